@@ -1,0 +1,30 @@
+//! Plain data shared by every Rewind crate: time, identifiers, samples,
+//! triggers, incidents and the JSON shapes of the `/api/v1` wire format.
+//!
+//! This crate does no I/O and depends on no other Rewind crate. Everything
+//! that crosses a boundary (agent → bundle → server → dashboard) is defined
+//! here once, so both sides of a boundary agree by construction.
+//!
+//! ```
+//! use rewind_model::{Severity, Timestamp};
+//!
+//! let t = Timestamp::from_unix_millis(1_700_000_000_000);
+//! assert_eq!(t.to_string(), "2023-11-14T22:13:20Z");
+//! assert!(Severity::Critical > Severity::High);
+//! ```
+
+mod api;
+mod ids;
+mod incident;
+mod sample;
+mod severity;
+mod time;
+mod trigger;
+
+pub use api::{ApiErrorBody, ApiErrorDetail, IncidentDetail, IncidentList, SeriesData};
+pub use ids::{BundleId, DeviceId, IdError, IncidentId};
+pub use incident::{IncidentStatus, IncidentSummary};
+pub use sample::{Sample, SeriesName, SeriesNameError};
+pub use severity::{Severity, UnknownSeverity};
+pub use time::{TimeRange, Timestamp};
+pub use trigger::{Comparison, Evidence, Trigger};
