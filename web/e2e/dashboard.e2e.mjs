@@ -1,0 +1,160 @@
+// End-to-end check of the dashboard against a running Rewind server.
+//
+//   REWIND_URL=http://127.0.0.1:8420 npm run e2e
+//
+// The server must hold at least one incident (run `rewind demo` first). Uses
+// Debian's Chromium through playwright-core (no browser download): set
+// CHROMIUM to use another binary. Screenshots go to $E2E_SCREENSHOT_DIR
+// (default web/e2e/out/). The last line is `e2e: N passed, N failed`.
+
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const OVERALL_TIMEOUT_MS = 60_000;
+const STEP_TIMEOUT_MS = 15_000;
+
+const baseUrl = process.env.REWIND_URL;
+if (!baseUrl) {
+  console.error('e2e: REWIND_URL is not set. Start `rewind server` (and `rewind demo` for an incident), then run');
+  console.error('e2e:   REWIND_URL=http://127.0.0.1:8420 npm run e2e');
+  process.exit(2);
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const outDir = path.resolve(process.env.E2E_SCREENSHOT_DIR || path.join(here, 'out'));
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let passed = 0;
+let failed = 0;
+let browser;
+
+function finish(code) {
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  process.exit(code);
+}
+
+const watchdog = setTimeout(async () => {
+  console.error(`FAIL overall timeout: the run took longer than ${OVERALL_TIMEOUT_MS / 1000} s`);
+  failed += 1;
+  try {
+    await browser?.close();
+  } catch {
+    // exiting anyway
+  }
+  finish(1);
+}, OVERALL_TIMEOUT_MS);
+
+/** Runs one named check; a failure is reported and counted, and later checks still run. */
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    passed += 1;
+    console.log(`ok   ${name}${detail ? ` (${detail})` : ''}`);
+    return true;
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    return false;
+  }
+}
+
+async function main() {
+  mkdirSync(outDir, { recursive: true });
+  browser = await chromium.launch({
+    executablePath,
+    timeout: STEP_TIMEOUT_MS,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+
+  const consoleErrors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+
+  const listUrl = new URL('/', baseUrl).toString();
+  const rows = page.getByTestId('incident-row');
+
+  const listed = await check('incident list shows at least one incident', async () => {
+    const res = await page.goto(listUrl, { waitUntil: 'domcontentloaded' });
+    if (!res || !res.ok()) throw new Error(`GET ${listUrl} answered ${res ? res.status() : 'nothing'}`);
+    await page.getByTestId('incident-list').waitFor({ state: 'visible' });
+    await rows.first().waitFor({ state: 'visible' });
+    return `${await rows.count()} row(s)`;
+  });
+  await page.screenshot({ path: path.join(outDir, 'list.png'), fullPage: true }).catch(() => {});
+  if (!listed) return;
+
+  let firstId = '';
+  await check('clicking the first row opens its incident', async () => {
+    firstId = (await rows.first().getAttribute('data-id')) ?? '';
+    await rows.first().click();
+    await page.waitForURL(/#\/incidents\//);
+    if (firstId && !page.url().includes(encodeURIComponent(firstId))) {
+      throw new Error(`expected the URL to name ${firstId}, got ${page.url()}`);
+    }
+    const title = page.getByTestId('incident-title');
+    await title.waitFor({ state: 'visible' });
+    const text = (await title.textContent())?.trim() ?? '';
+    if (!text) throw new Error('the incident title is empty');
+    return `"${text}"`;
+  });
+
+  await check('at least one series chart is drawn on a canvas', async () => {
+    const charts = page.getByTestId('series-chart');
+    await charts.first().waitFor({ state: 'visible' });
+    await page.locator('[data-testid="series-chart"] canvas').first().waitFor({ state: 'visible' });
+    const names = await charts.evaluateAll((els) =>
+      els.filter((el) => el.querySelector('canvas')).map((el) => el.getAttribute('data-series')),
+    );
+    if (names.length === 0) throw new Error('no series-chart contains a canvas');
+    if (names.some((n) => !n)) throw new Error('a series-chart has no data-series name');
+    return names.join(', ');
+  });
+
+  await check('the trigger summary is not empty', async () => {
+    const summary = page.getByTestId('trigger-summary');
+    await summary.waitFor({ state: 'visible' });
+    const text = (await summary.textContent())?.trim() ?? '';
+    if (!text) throw new Error('the trigger summary is empty');
+    return `"${text.length > 80 ? `${text.slice(0, 77)}...` : text}"`;
+  });
+
+  // Let the charts finish drawing before the picture.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: path.join(outDir, 'incident.png'), fullPage: true }).catch((e) => {
+    console.log(`note: could not save the screenshot: ${e.message}`);
+  });
+
+  await check('the page logged no console errors', async () => {
+    if (consoleErrors.length > 0) throw new Error(consoleErrors.join(' | '));
+  });
+}
+
+try {
+  await main();
+} catch (e) {
+  failed += 1;
+  console.log(`FAIL setup: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  if (String(e).includes(executablePath)) {
+    console.log(`hint: install Chromium (apt-get install -y chromium) or set CHROMIUM to its path`);
+  }
+} finally {
+  clearTimeout(watchdog);
+  await browser?.close().catch(() => {});
+}
+console.log(`screenshots: ${outDir}`);
+finish(failed === 0 && passed > 0 ? 0 : 1);
