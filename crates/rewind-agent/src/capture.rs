@@ -1,0 +1,64 @@
+//! Freezing the ring into a bundle when a trigger's post-window has passed.
+
+use std::path::PathBuf;
+
+use rewind_bundle::{BundleInput, SeriesInput};
+use rewind_model::{BundleId, DeviceId, TimeRange, Timestamp, Trigger};
+
+use crate::{Ring, Spool};
+
+/// A trigger waiting for its post-trigger seconds to be recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingCapture {
+    pub trigger: Trigger,
+    pub window: TimeRange,
+}
+
+impl PendingCapture {
+    /// The capture for `trigger`: `pre` before it to `post` after it.
+    pub(crate) fn new(trigger: Trigger, pre_nanos: i64, post_nanos: i64) -> Self {
+        let window = TimeRange {
+            start: trigger.fired_at.add_nanos(-pre_nanos),
+            end: trigger.fired_at.add_nanos(post_nanos),
+        };
+        Self { trigger, window }
+    }
+
+    /// Whether the window has been fully recorded at `now`.
+    pub(crate) fn is_due(&self, now: Timestamp) -> bool {
+        now >= self.window.end
+    }
+}
+
+/// Everything needed to write one bundle, detached from the ring so the
+/// (blocking) zip work can run off the sampling loop.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    capture: PendingCapture,
+    series: Vec<SeriesInput>,
+}
+
+impl Frozen {
+    pub(crate) fn take(ring: &Ring, capture: PendingCapture) -> Self {
+        let series = ring
+            .snapshot(capture.window)
+            .into_iter()
+            .map(|(name, unit, samples)| SeriesInput { name, unit: unit.to_owned(), samples })
+            .collect();
+        Self { capture, series }
+    }
+
+    /// Writes the bundle into the spool; returns its path.
+    pub(crate) fn write(self, spool: &Spool, device_id: &DeviceId) -> crate::Result<PathBuf> {
+        let input = BundleInput {
+            bundle_id: BundleId::new_v7(),
+            device_id,
+            agent_version: env!("CARGO_PKG_VERSION"),
+            created_at: Timestamp::now(),
+            trigger: &self.capture.trigger,
+            window: self.capture.window,
+            series: &self.series,
+        };
+        Ok(rewind_bundle::write_bundle(spool.dir(), &input)?.path)
+    }
+}

@@ -1,0 +1,105 @@
+//! Errors: [`Error`] for starting the server, [`ApiError`] for responses.
+//!
+//! Every error response has the body `{"error": {"code", "message", "hint"}}`
+//! with a stable `code` (catalogued in `docs/api.md`). Details of 5xx errors
+//! are logged, never sent to clients.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use rewind_model::{ApiErrorBody, ApiErrorDetail};
+
+/// Failures that stop the server from starting or serving.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The state directory could not be created.
+    #[error("cannot create the state directory: {0}")]
+    StateDir(std::io::Error),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] rewind_store::Error),
+    /// Binding or serving on the socket failed.
+    #[error("cannot serve HTTP: {0}")]
+    Listen(std::io::Error),
+}
+
+/// An error answered to an HTTP client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    hint: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a message.
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), hint: None }
+    }
+
+    /// Adds a hint saying what to do next.
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// A 500 whose details are logged here and not sent.
+    pub(crate) fn internal(context: &str, err: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "{context}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+            .hint("the server log has the details")
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable machine-readable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ApiErrorBody {
+            error: ApiErrorDetail { code: self.code.to_owned(), message: self.message, hint: self.hint },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<rewind_store::Error> for ApiError {
+    fn from(e: rewind_store::Error) -> Self {
+        match e {
+            rewind_store::Error::NotFound { what } => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+                    .hint("list incidents with GET /api/v1/incidents")
+            }
+            rewind_store::Error::Conflict { constraint } => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("conflicts with an existing record ({constraint})"),
+            ),
+            other => Self::internal("storage failed", &other),
+        }
+    }
+}
+
+impl From<rewind_bundle::Error> for ApiError {
+    fn from(e: rewind_bundle::Error) -> Self {
+        let status = match e {
+            rewind_bundle::Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::new(status, e.code(), e.to_string())
+            .hint("the bundle was refused and nothing of it was stored; see docs/bundle-format.md")
+    }
+}

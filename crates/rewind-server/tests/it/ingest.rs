@@ -1,0 +1,71 @@
+use axum::http::StatusCode;
+
+use crate::{TestServer, bundle};
+
+#[tokio::test]
+async fn a_valid_bundle_becomes_an_incident_and_a_retry_is_idempotent() {
+    let server = TestServer::new(1 << 20).await;
+    let zip = bundle(80);
+    let (status, created) = server.upload(zip.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["rule"], "CPU saturated");
+    assert_eq!(created["status"], "open");
+    assert_eq!(created["bundle_bytes"], zip.len());
+
+    let (status, again) = server.upload(zip).await;
+    assert_eq!(status, StatusCode::OK, "a retried upload must not fail: {again}");
+    assert_eq!(again["id"], created["id"]);
+    assert_eq!(server.stored_files(), 1);
+}
+
+async fn assert_refused(server: &TestServer, body: Vec<u8>, status: StatusCode, code: &str) {
+    let (got, json) = server.upload(body).await;
+    assert_eq!(got, status, "{json}");
+    assert_eq!(json["error"]["code"], code, "{json}");
+    assert!(!json["error"]["message"].as_str().unwrap().is_empty());
+    let (_, list) = server.get("/api/v1/incidents").await;
+    assert_eq!(list["incidents"].as_array().unwrap().len(), 0, "nothing may be stored");
+    assert_eq!(server.stored_files(), 0, "no bundle file may be kept");
+}
+
+#[tokio::test]
+async fn garbage_empty_and_oversized_bodies_are_refused_and_nothing_is_stored() {
+    let server = TestServer::new(4096).await;
+    assert_refused(&server, b"definitely not a zip".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "bundle_zip_invalid").await;
+    assert_refused(&server, Vec::new(), StatusCode::BAD_REQUEST, "empty_body").await;
+    assert_refused(&server, bundle(2_000), StatusCode::PAYLOAD_TOO_LARGE, "bundle_too_large").await;
+}
+
+#[tokio::test]
+async fn a_tampered_bundle_is_refused_with_the_hash_mismatch() {
+    let server = TestServer::new(1 << 20).await;
+    // Rewrite the zip with one CSV row changed but the manifest untouched.
+    let original = bundle(10);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(original)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut member = archive.by_index(i).unwrap();
+        let name = member.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut member, &mut data).unwrap();
+        if name.ends_with(".csv") {
+            // Change the last digit of the last row: same length, new hash.
+            let i = data.iter().rposition(u8::is_ascii_digit).unwrap();
+            data[i] = if data[i] == b'9' { b'0' } else { data[i] + 1 };
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut out, &data).unwrap();
+    }
+    let tampered = out.finish().unwrap().into_inner();
+    assert_refused(&server, tampered, StatusCode::UNPROCESSABLE_ENTITY, "bundle_hash_mismatch").await;
+}
+
+#[tokio::test]
+async fn a_bundle_without_manifest_is_refused() {
+    let server = TestServer::new(1 << 20).await;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    out.start_file("trigger.json", zip::write::SimpleFileOptions::default()).unwrap();
+    std::io::Write::write_all(&mut out, b"{}").unwrap();
+    let zip = out.finish().unwrap().into_inner();
+    assert_refused(&server, zip, StatusCode::UNPROCESSABLE_ENTITY, "bundle_manifest_missing").await;
+}

@@ -1,0 +1,165 @@
+//! Command-line arguments. Every command's `--help` explains it and shows an example.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand};
+
+/// Rewind: an incident flight recorder for robots and production services.
+///
+/// An agent keeps the recent past of a machine in memory; when a rule trips
+/// it freezes that past (plus a few seconds after) into a bundle and uploads
+/// it to a server, which stores it as an incident and shows it on a dashboard.
+#[derive(Debug, Parser)]
+#[command(name = "rewind", version, propagate_version = true)]
+#[command(after_help = "Examples:\n  rewind demo                                  # see it work end to end\n  rewind server --state-dir /var/lib/rewind\n  rewind agent --server http://rewind:8420 --rules rules.yaml\n\nExit codes: 0 ok, 1 failure, 2 bad arguments or configuration.\nLogs go to stderr; set REWIND_LOG=debug for more.")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors in the log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the edge agent: sample this machine, evaluate rules, capture and upload bundles.
+    #[command(after_help = "Example:\n  rewind agent --server http://127.0.0.1:8420 --rules examples/rules/demo.yaml\n\nThe agent samples CPU, memory and load at 10 Hz into a ring buffer of the last\n60 s. When a rule trips it keeps recording for --post-trigger, then writes a\nbundle into <state-dir>/spool and uploads it, retrying until the server has it.")]
+    Agent(AgentArgs),
+    /// Run the server: ingest bundles, store incidents, serve the API and dashboard.
+    #[command(after_help = "Example:\n  rewind server --listen 0.0.0.0:8420 --state-dir /var/lib/rewind\n\nStorage is embedded SQLite in <state-dir>/rewind.db unless --database-url\nnames a PostgreSQL server (postgres://user@host/db).")]
+    Server(ServerArgs),
+    /// Run a server and an agent here, cause a short CPU load, and show the incident.
+    #[command(after_help = "Example:\n  rewind demo                               # then open the printed URL\n  rewind demo --headless --exit-after-incident --port 0\n\nThe load is real but bounded: busy threads on every core for at most 20 s,\nstopped as soon as the rule trips.")]
+    Demo(DemoArgs),
+    /// Work with rules files.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Work with incident bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// Base URL of the Rewind server; without it bundles stay in the spool.
+    #[arg(long, env = "REWIND_SERVER")]
+    pub server: Option<String>,
+    /// Rules file (YAML); see docs/rules.md.
+    #[arg(long, env = "REWIND_RULES")]
+    pub rules: PathBuf,
+    /// This machine's name in incidents [default: the host name].
+    #[arg(long, env = "REWIND_DEVICE_ID")]
+    pub device_id: Option<String>,
+    /// Where the agent keeps its spool of bundles.
+    #[arg(long, env = "REWIND_AGENT_STATE_DIR", default_value = ".rewind-agent")]
+    pub state_dir: PathBuf,
+    /// Time between two samples.
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// History kept, and covered by a bundle before its trigger (at most 300s).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// Recording kept after a trigger, before the bundle is written.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub post_trigger: Duration,
+    /// Root of the proc filesystem (for tests and containers).
+    #[arg(long, default_value = "/proc", hide = true)]
+    pub proc_root: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// Address to listen on (port 0 picks a free port; the URL is printed on stdout).
+    #[arg(long, env = "REWIND_LISTEN", default_value = "127.0.0.1:8420")]
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and the bundle files.
+    #[arg(long, env = "REWIND_STATE_DIR", default_value = ".rewind-server")]
+    pub state_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the state dir].
+    #[arg(long, env = "REWIND_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Largest bundle accepted, in bytes.
+    #[arg(long, env = "REWIND_MAX_BUNDLE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_bundle_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Directory for the demo's database, bundles and spool.
+    #[arg(long, default_value = ".rewind-demo")]
+    pub state_dir: PathBuf,
+    /// Port for the dashboard on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8420)]
+    pub port: u16,
+    /// Print no instructions for a person; just report what happens.
+    #[arg(long)]
+    pub headless: bool,
+    /// Exit 0 as soon as the incident is stored (for tests and scripts).
+    #[arg(long)]
+    pub exit_after_incident: bool,
+    /// Give up (exit 1) when no incident is stored within this time.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCommand {
+    /// Check a rules file and list its rules; exit 2 with every problem found.
+    #[command(after_help = "Example:\n  rewind rules check examples/rules/demo.yaml")]
+    Check {
+        /// The rules file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BundleCommand {
+    /// Verify a bundle (manifest, hashes, sizes, contents) and summarise it.
+    #[command(after_help = "Example:\n  rewind bundle verify .rewind-agent/spool/incident_20261123T100005Z_cpu-saturated.zip")]
+    Verify {
+        /// The bundle zip.
+        file: PathBuf,
+        /// Print the manifest as JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses `100ms`, `2s`, `1m30s`, `1.5s`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Some(secs) = s.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()) {
+        return Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 100ms, 2s, 1m"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("-1s").unwrap_err().contains("-1s"));
+        assert!(parse_duration("soon").unwrap_err().contains("write e.g."));
+    }
+}

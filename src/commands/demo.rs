@@ -1,0 +1,134 @@
+//! `rewind demo`: a server and an agent in this process, a real but bounded
+//! CPU load, and the incident it causes, ready in the dashboard.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use rewind_agent::{AgentConfig, AgentEvent};
+use rewind_detect::RuleSet;
+use rewind_model::{DeviceId, IncidentSummary};
+use rewind_server::ServerConfig;
+use tokio::{net::TcpListener, sync::mpsc};
+
+use crate::cli::DemoArgs;
+
+/// The demo's rules, also shipped as `examples/rules/demo.yaml`.
+const DEMO_RULES: &str = include_str!("../../examples/rules/demo.yaml");
+/// Quiet time before the load, so the bundle shows a baseline.
+const BASELINE: Duration = Duration::from_secs(3);
+/// The load never lasts longer than this.
+const MAX_LOAD: Duration = Duration::from_secs(20);
+
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{} (choose another with --port)", args.port))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(rewind_server::launch_with_listener(
+        ServerConfig::new(args.state_dir.join("server")),
+        listener,
+        super::shutdown::signal(),
+    ));
+    say(&args, &format!("server: {url} (state in {})", args.state_dir.display()));
+
+    let (tx, mut events) = mpsc::channel(64);
+    let agent = tokio::spawn(rewind_agent::run_with_events(agent_config(&args, &url)?, Some(tx), std::future::pending()));
+    say(&args, &format!("agent: recording this machine; waiting {}s for a baseline", BASELINE.as_secs()));
+    tokio::time::sleep(BASELINE).await;
+
+    let load = CpuLoad::start();
+    say(&args, &format!("load: {} busy threads until the rule trips (at most {}s)", load.threads, MAX_LOAD.as_secs()));
+    let incident = tokio::time::timeout(args.timeout.saturating_sub(started.elapsed()), async {
+        while let Some(event) = events.recv().await {
+            match event {
+                AgentEvent::Tripped(t) => {
+                    load.stop();
+                    say(&args, &format!("tripped: [{}] {}: {}", t.severity, t.rule, t.summary));
+                }
+                AgentEvent::BundleWritten(path) => say(&args, &format!("bundle: {}", path.display())),
+                AgentEvent::Uploaded(incident) => return Some(*incident),
+                _ => {}
+            }
+        }
+        None
+    })
+    .await;
+    load.stop();
+    let Ok(Some(incident)) = incident else {
+        agent.abort();
+        bail!(
+            "no incident was stored within {}s\nhint: is this machine already saturated? run with -v to see the samples, or raise --timeout",
+            args.timeout.as_secs()
+        );
+    };
+    report(&args, &url, &incident);
+    if args.exit_after_incident {
+        agent.abort();
+        server.abort();
+        return Ok(());
+    }
+    server.await.context("server task failed")??;
+    agent.abort();
+    Ok(())
+}
+
+fn agent_config(args: &DemoArgs, url: &str) -> anyhow::Result<AgentConfig> {
+    let rules = RuleSet::parse(DEMO_RULES, "examples/rules/demo.yaml").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let device = DeviceId::from_hostname(&super::agent::hostname());
+    let mut config = AgentConfig::new(device, args.state_dir.join("agent"), rules);
+    config.server_url = Some(url.to_owned());
+    config.window = Duration::from_secs(30);
+    config.post_trigger = Duration::from_secs(2);
+    Ok(config)
+}
+
+fn say(args: &DemoArgs, line: &str) {
+    if args.headless {
+        tracing::info!("{line}");
+    } else {
+        eprintln!("rewind demo: {line}");
+    }
+}
+
+fn report(args: &DemoArgs, url: &str, incident: &IncidentSummary) {
+    println!("incident {} stored: [{}] {}: {}", incident.id, incident.severity, incident.rule, incident.summary);
+    println!("dashboard: {url}/#/incidents/{}", incident.id);
+    if !args.exit_after_incident {
+        eprintln!("rewind demo: the server keeps running; press Ctrl-C to stop");
+    }
+}
+
+/// Busy threads on every core, stopped by [`CpuLoad::stop`] or after [`MAX_LOAD`].
+struct CpuLoad {
+    stop: Arc<AtomicBool>,
+    threads: usize,
+}
+
+impl CpuLoad {
+    fn start() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        for _ in 0..threads {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let until = Instant::now() + MAX_LOAD;
+                let mut x = 0u64;
+                while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                    x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+                }
+            });
+        }
+        Self { stop, threads }
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

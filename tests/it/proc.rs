@@ -1,0 +1,65 @@
+//! Starting `rewind` processes and waiting on them without sleeping blindly.
+
+use std::{
+    io::{BufRead as _, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_rewind");
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+pub(crate) struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// `rewind` with the given arguments and quiet logs.
+pub(crate) fn rewind(args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("REWIND_LOG", "warn").env("NO_COLOR", "1");
+    cmd
+}
+
+/// Starts `rewind server` on a free port; returns it with its base URL.
+pub(crate) fn start_server(state_dir: &Path, extra: &[&str]) -> (Guard, String) {
+    let state = state_dir.to_str().unwrap();
+    let mut args = vec!["server", "--listen", "127.0.0.1:0", "--state-dir", state];
+    args.extend_from_slice(extra);
+    let mut child = rewind(&args).stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
+    wait_for(Duration::from_secs(20), || get_json(&format!("{url}/healthz")))
+        .expect("server never became healthy");
+    (guard, url)
+}
+
+/// GET a URL and parse JSON, or `None` on any failure.
+pub(crate) fn get_json(url: &str) -> Option<serde_json::Value> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    rt.block_on(async {
+        let res = reqwest::get(url).await.ok()?;
+        res.json().await.ok()
+    })
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, or gives up after `limit`.
+pub(crate) fn wait_for<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if let Some(v) = probe() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
