@@ -96,7 +96,10 @@ impl From<rewind_store::Error> for ApiError {
 impl From<rewind_bundle::Error> for ApiError {
     fn from(e: rewind_bundle::Error) -> Self {
         let status = match e {
-            rewind_bundle::Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            rewind_bundle::Error::TooLarge { .. }
+            | rewind_bundle::Error::MemberTooLarge { .. }
+            | rewind_bundle::Error::UncompressedTooLarge { .. }
+            | rewind_bundle::Error::TooManyEntries { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self::new(status, e.code(), e.to_string())
