@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 /// it to a server, which stores it as an incident and shows it on a dashboard.
 #[derive(Debug, Parser)]
 #[command(name = "rewind", version, propagate_version = true)]
-#[command(after_help = "Examples:\n  rewind demo                                  # see it work end to end\n  rewind server --state-dir /var/lib/rewind\n  rewind agent --server http://rewind:8420 --rules rules.yaml\n\nExit codes: 0 ok, 1 failure, 2 bad arguments or configuration.\nLogs go to stderr; set REWIND_LOG=debug for more.")]
+#[command(
+    after_help = "Examples:\n  rewind demo                                  # see it work end to end\n  rewind server --state-dir /var/lib/rewind\n  rewind agent --server http://rewind:8420 --rules rules.yaml\n\nExit codes: 0 ok, 1 failure, 2 bad arguments or configuration.\nLogs go to stderr; set REWIND_LOG=debug for more."
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -33,13 +35,19 @@ pub(crate) struct Global {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the edge agent: sample this machine, evaluate rules, capture and upload bundles.
-    #[command(after_help = "Example:\n  rewind agent --server http://127.0.0.1:8420 --rules examples/rules/demo.yaml\n\nThe agent samples CPU, memory and load at 10 Hz into a ring buffer of the last\n60 s. When a rule trips it keeps recording for --post-trigger, then writes a\nbundle into <state-dir>/spool and uploads it, retrying until the server has it.")]
+    #[command(
+        after_help = "Example:\n  rewind agent --server http://127.0.0.1:8420 --rules examples/rules/demo.yaml\n\nThe agent samples CPU, memory and load at 10 Hz into a ring buffer of the last\n60 s. When a rule trips it keeps recording for --post-trigger, then writes a\nbundle into <state-dir>/spool and uploads it, retrying until the server has it."
+    )]
     Agent(AgentArgs),
     /// Run the server: ingest bundles, store incidents, serve the API and dashboard.
-    #[command(after_help = "Example:\n  rewind server --listen 0.0.0.0:8420 --state-dir /var/lib/rewind\n\nStorage is embedded SQLite in <state-dir>/rewind.db unless --database-url\nnames a PostgreSQL server (postgres://user@host/db).")]
+    #[command(
+        after_help = "Example:\n  rewind server --listen 0.0.0.0:8420 --state-dir /var/lib/rewind\n\nStorage is embedded SQLite in <state-dir>/rewind.db unless --database-url\nnames a PostgreSQL server (postgres://user@host/db)."
+    )]
     Server(ServerArgs),
     /// Run a server and an agent here, cause a short CPU load, and show the incident.
-    #[command(after_help = "Example:\n  rewind demo                               # then open the printed URL\n  rewind demo --headless --exit-after-incident --port 0\n\nThe load is real but bounded: busy threads on every core for at most 20 s,\nstopped as soon as the rule trips.")]
+    #[command(
+        after_help = "Example:\n  rewind demo                               # then open the printed URL\n  rewind demo --headless --exit-after-incident --port 0\n\nThe load is real but bounded: busy threads on every core for at most 20 s,\nstopped as soon as the rule trips."
+    )]
     Demo(DemoArgs),
     /// Work with rules files.
     #[command(subcommand)]
@@ -125,7 +133,9 @@ pub(crate) enum RulesCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum BundleCommand {
     /// Verify a bundle (manifest, hashes, sizes, contents) and summarise it.
-    #[command(after_help = "Example:\n  rewind bundle verify .rewind-agent/spool/incident_20261123T100005Z_cpu-saturated.zip")]
+    #[command(
+        after_help = "Example:\n  rewind bundle verify .rewind-agent/spool/incident_20261123T100005Z_cpu-saturated.zip"
+    )]
     Verify {
         /// The bundle zip.
         file: PathBuf,
@@ -140,7 +150,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Some(secs) = s.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()) {
         return Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"));
     }
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 100ms, 2s, 1m"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 100ms, 2s, 1m"))
 }
 
 #[cfg(test)]

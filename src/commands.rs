@@ -7,7 +7,7 @@ mod rules;
 mod server;
 mod shutdown;
 
-use crate::cli::{Command, RulesCommand, BundleCommand};
+use crate::cli::{BundleCommand, Command, RulesCommand};
 
 /// Runs `command` to completion.
 pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {

@@ -13,8 +13,14 @@ use std::{
 };
 
 /// What the dashboard build reads: a change to any of them makes it stale.
-const SOURCES: &[&str] =
-    &["src", "public", "index.html", "package.json", "vite.config.ts", "tsconfig.json"];
+const SOURCES: &[&str] = &[
+    "src",
+    "public",
+    "index.html",
+    "package.json",
+    "vite.config.ts",
+    "tsconfig.json",
+];
 
 fn main() {
     let web = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../web");
@@ -39,16 +45,25 @@ fn main() {
 }
 
 fn npm(web: &Path, args: &[&str]) -> bool {
-    let ok = Command::new("npm").args(args).current_dir(web).status().is_ok_and(|s| s.success());
+    let ok = Command::new("npm")
+        .args(args)
+        .current_dir(web)
+        .status()
+        .is_ok_and(|s| s.success());
     if !ok {
-        println!("cargo:warning=`npm {}` failed in web/: building without the dashboard", args.join(" "));
+        println!(
+            "cargo:warning=`npm {}` failed in web/: building without the dashboard",
+            args.join(" ")
+        );
     }
     ok
 }
 
 /// Whether `dist/index.html` is missing or older than any source file.
 fn is_stale(web: &Path) -> bool {
-    let Some(built) = mtime(&web.join("dist/index.html")) else { return true };
+    let Some(built) = mtime(&web.join("dist/index.html")) else {
+        return true;
+    };
     SOURCES
         .iter()
         .filter_map(|p| newest(&web.join(p)))
@@ -61,7 +76,11 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 
 fn newest(p: &Path) -> Option<SystemTime> {
     if p.is_dir() {
-        std::fs::read_dir(p).ok()?.flatten().filter_map(|e| newest(&e.path())).max()
+        std::fs::read_dir(p)
+            .ok()?
+            .flatten()
+            .filter_map(|e| newest(&e.path()))
+            .max()
     } else {
         mtime(p)
     }

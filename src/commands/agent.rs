@@ -14,14 +14,19 @@ const MAX_WINDOW: Duration = Duration::from_secs(300);
 pub(crate) fn config(args: AgentArgs) -> anyhow::Result<AgentConfig> {
     let rules = super::rules::load(&args.rules)?;
     let device_id = match args.device_id {
-        Some(id) => DeviceId::new(id).map_err(|e| UsageError(format!("error: --device-id: {e}")))?,
+        Some(id) => {
+            DeviceId::new(id).map_err(|e| UsageError(format!("error: --device-id: {e}")))?
+        }
         None => DeviceId::from_hostname(&hostname()),
     };
     if args.window.is_zero() || args.window > MAX_WINDOW {
         return Err(UsageError("error: --window must be between 1ms and 300s".into()).into());
     }
     if args.interval < Duration::from_millis(10) || args.interval > args.window {
-        return Err(UsageError("error: --interval must be at least 10ms and at most --window".into()).into());
+        return Err(UsageError(
+            "error: --interval must be at least 10ms and at most --window".into(),
+        )
+        .into());
     }
     let mut config = AgentConfig::new(device_id, args.state_dir, rules);
     config.server_url = args.server;
@@ -34,7 +39,9 @@ pub(crate) fn config(args: AgentArgs) -> anyhow::Result<AgentConfig> {
 
 /// The kernel's host name, or `unknown-host`.
 pub(crate) fn hostname() -> String {
-    fs_err::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_owned()).unwrap_or_default()
+    fs_err::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Runs the agent until SIGINT/SIGTERM.

@@ -29,30 +29,60 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{} (choose another with --port)", args.port))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{} (choose another with --port)",
+                args.port
+            )
+        })?;
     let url = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(rewind_server::launch_with_listener(
         ServerConfig::new(args.state_dir.join("server")),
         listener,
         super::shutdown::signal(),
     ));
-    say(&args, &format!("server: {url} (state in {})", args.state_dir.display()));
+    say(
+        &args,
+        &format!("server: {url} (state in {})", args.state_dir.display()),
+    );
 
     let (tx, mut events) = mpsc::channel(64);
-    let agent = tokio::spawn(rewind_agent::run_with_events(agent_config(&args, &url)?, Some(tx), std::future::pending()));
-    say(&args, &format!("agent: recording this machine; waiting {}s for a baseline", BASELINE.as_secs()));
+    let agent = tokio::spawn(rewind_agent::run_with_events(
+        agent_config(&args, &url)?,
+        Some(tx),
+        std::future::pending(),
+    ));
+    say(
+        &args,
+        &format!(
+            "agent: recording this machine; waiting {}s for a baseline",
+            BASELINE.as_secs()
+        ),
+    );
     tokio::time::sleep(BASELINE).await;
 
     let load = CpuLoad::start();
-    say(&args, &format!("load: {} busy threads until the rule trips (at most {}s)", load.threads, MAX_LOAD.as_secs()));
+    say(
+        &args,
+        &format!(
+            "load: {} busy threads until the rule trips (at most {}s)",
+            load.threads,
+            MAX_LOAD.as_secs()
+        ),
+    );
     let incident = tokio::time::timeout(args.timeout.saturating_sub(started.elapsed()), async {
         while let Some(event) = events.recv().await {
             match event {
                 AgentEvent::Tripped(t) => {
                     load.stop();
-                    say(&args, &format!("tripped: [{}] {}: {}", t.severity, t.rule, t.summary));
+                    say(
+                        &args,
+                        &format!("tripped: [{}] {}: {}", t.severity, t.rule, t.summary),
+                    );
                 }
-                AgentEvent::BundleWritten(path) => say(&args, &format!("bundle: {}", path.display())),
+                AgentEvent::BundleWritten(path) => {
+                    say(&args, &format!("bundle: {}", path.display()))
+                }
                 AgentEvent::Uploaded(incident) => return Some(*incident),
                 _ => {}
             }
@@ -80,7 +110,8 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 fn agent_config(args: &DemoArgs, url: &str) -> anyhow::Result<AgentConfig> {
-    let rules = RuleSet::parse(DEMO_RULES, "examples/rules/demo.yaml").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rules = RuleSet::parse(DEMO_RULES, "examples/rules/demo.yaml")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let device = DeviceId::from_hostname(&super::agent::hostname());
     let mut config = AgentConfig::new(device, args.state_dir.join("agent"), rules);
     config.server_url = Some(url.to_owned());
@@ -98,7 +129,10 @@ fn say(args: &DemoArgs, line: &str) {
 }
 
 fn report(args: &DemoArgs, url: &str, incident: &IncidentSummary) {
-    println!("incident {} stored: [{}] {}: {}", incident.id, incident.severity, incident.rule, incident.summary);
+    println!(
+        "incident {} stored: [{}] {}: {}",
+        incident.id, incident.severity, incident.rule, incident.summary
+    );
     println!("dashboard: {url}/#/incidents/{}", incident.id);
     if !args.exit_after_incident {
         eprintln!("rewind demo: the server keeps running; press Ctrl-C to stop");
@@ -121,7 +155,9 @@ impl CpuLoad {
                 let until = Instant::now() + MAX_LOAD;
                 let mut x = 0u64;
                 while !stop.load(Ordering::Relaxed) && Instant::now() < until {
-                    x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+                    x = std::hint::black_box(
+                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
+                    );
                 }
             });
         }

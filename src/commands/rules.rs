@@ -12,7 +12,10 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<RuleSet> {
     let text = fs_err::read_to_string(path)
         .map_err(|e| UsageError(format!("error: cannot read the rules file: {e}")))?;
     RuleSet::parse(&text, &path.display().to_string()).map_err(|e| {
-        UsageError(format!("{e}\nThe rules file was refused; nothing was started. See docs/rules.md.")).into()
+        UsageError(format!(
+            "{e}\nThe rules file was refused; nothing was started. See docs/rules.md."
+        ))
+        .into()
     })
 }
 
@@ -21,9 +24,19 @@ pub(crate) fn check(path: &Path) -> anyhow::Result<()> {
     let rules = load(path)?;
     let mut out = std::io::stdout().lock();
     use std::io::Write as _;
-    writeln!(out, "{}: {} rule(s) OK", path.display(), rules.rules().len()).context("writing to stdout")?;
+    writeln!(
+        out,
+        "{}: {} rule(s) OK",
+        path.display(),
+        rules.rules().len()
+    )
+    .context("writing to stdout")?;
     for rule in rules.rules() {
-        let RuleKind::MetricThreshold { metric, condition, duration_nanos } = &rule.kind;
+        let RuleKind::MetricThreshold {
+            metric,
+            condition,
+            duration_nanos,
+        } = &rule.kind;
         #[allow(clippy::cast_precision_loss)]
         let secs = *duration_nanos as f64 / 1e9;
         writeln!(

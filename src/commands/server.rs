@@ -9,7 +9,10 @@ use crate::cli::ServerArgs;
 /// Binds, prints the URL on stdout, and serves until SIGINT/SIGTERM.
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen).await.with_context(|| {
-        format!("cannot listen on {} (is another server running? choose another with --listen)", args.listen)
+        format!(
+            "cannot listen on {} (is another server running? choose another with --listen)",
+            args.listen
+        )
     })?;
     let addr = listener.local_addr()?;
     let mut config = ServerConfig::new(args.state_dir);

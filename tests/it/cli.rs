@@ -4,11 +4,21 @@ use crate::proc::rewind;
 
 #[test]
 fn help_teaches_with_examples() {
-    for cmd in [&["--help"][..], &["agent", "--help"], &["server", "--help"], &["demo", "--help"], &["rules", "check", "--help"]] {
+    for cmd in [
+        &["--help"][..],
+        &["agent", "--help"],
+        &["server", "--help"],
+        &["demo", "--help"],
+        &["rules", "check", "--help"],
+    ] {
         let out = rewind(cmd).output().unwrap();
         assert!(out.status.success(), "{cmd:?}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Example"), "`rewind {}` shows no example:\n{text}", cmd.join(" "));
+        assert!(
+            text.contains("Example"),
+            "`rewind {}` shows no example:\n{text}",
+            cmd.join(" ")
+        );
     }
 }
 
@@ -21,14 +31,26 @@ fn a_bad_rules_file_stops_the_agent_with_file_line_and_hint() {
         "triggers:\n  - name: hot\n    type: cpu_hot\n    metric: cpu.total.busy_pct\n    threshold:\n      above: 90\n    severity: high\n",
     )
     .unwrap();
-    let out = rewind(&["agent", "--rules", rules.to_str().unwrap(), "--state-dir", dir.path().join("a").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = rewind(&[
+        "agent",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--state-dir",
+        dir.path().join("a").to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("rules.yaml:3:"), "names file and line: {stderr}");
+    assert!(
+        stderr.contains("rules.yaml:3:"),
+        "names file and line: {stderr}"
+    );
     assert!(stderr.contains("hint:"), "gives a hint: {stderr}");
-    assert!(!dir.path().join("a").exists(), "the agent must not start half-configured");
+    assert!(
+        !dir.path().join("a").exists(),
+        "the agent must not start half-configured"
+    );
 }
 
 #[test]
@@ -45,7 +67,9 @@ fn bundle_verify_refuses_garbage_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.zip");
     std::fs::write(&file, b"not a zip").unwrap();
-    let out = rewind(&["bundle", "verify", file.to_str().unwrap()]).output().unwrap();
+    let out = rewind(&["bundle", "verify", file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid bundle"));
 }

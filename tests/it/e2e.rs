@@ -26,9 +26,19 @@ fn an_agent_trip_becomes_an_incident_on_the_server() {
     let agent_state = dir.path().join("agent");
     let _agent = Guard(
         rewind(&[
-            "agent", "--server", &url, "--rules", rules.to_str().unwrap(),
-            "--state-dir", agent_state.to_str().unwrap(), "--device-id", "e2e-box",
-            "--window", "10s", "--post-trigger", "500ms",
+            "agent",
+            "--server",
+            &url,
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state-dir",
+            agent_state.to_str().unwrap(),
+            "--device-id",
+            "e2e-box",
+            "--window",
+            "10s",
+            "--post-trigger",
+            "500ms",
         ])
         .stdout(Stdio::null())
         .spawn()
@@ -45,17 +55,37 @@ fn an_agent_trip_becomes_an_incident_on_the_server() {
     assert_eq!(incident["rule"], "Memory is present");
     assert_eq!(incident["severity"], "low");
 
-    let detail = get_json(&format!("{url}/api/v1/incidents/{}", incident["id"].as_str().unwrap())).unwrap();
+    let detail = get_json(&format!(
+        "{url}/api/v1/incidents/{}",
+        incident["id"].as_str().unwrap()
+    ))
+    .unwrap();
     let series = detail["series"].as_array().unwrap();
-    let mem = series.iter().find(|s| s["name"] == "memory.available_bytes").expect("memory series in the bundle");
-    assert!(mem["v"].as_array().unwrap().len() >= 5, "at least the 0.5 s before the trigger: {mem}");
-    assert!(series.iter().any(|s| s["name"] == "cpu.total.busy_pct"), "every collected series is in the bundle");
+    let mem = series
+        .iter()
+        .find(|s| s["name"] == "memory.available_bytes")
+        .expect("memory series in the bundle");
+    assert!(
+        mem["v"].as_array().unwrap().len() >= 5,
+        "at least the 0.5 s before the trigger: {mem}"
+    );
+    assert!(
+        series.iter().any(|s| s["name"] == "cpu.total.busy_pct"),
+        "every collected series is in the bundle"
+    );
     // Once uploaded, the agent's spool is empty again.
     let spooled = wait_for(Duration::from_secs(10), || {
-        let n = std::fs::read_dir(agent_state.join("spool")).ok()?.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "zip")).count();
+        let n = std::fs::read_dir(agent_state.join("spool"))
+            .ok()?
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+            .count();
         (n == 0).then_some(())
     });
-    assert!(spooled.is_some(), "uploaded bundles are removed from the spool");
+    assert!(
+        spooled.is_some(),
+        "uploaded bundles are removed from the spool"
+    );
 }
 
 #[test]
@@ -65,47 +95,88 @@ fn bundles_written_while_the_server_is_down_are_uploaded_when_it_returns() {
     std::fs::write(&rules, ALWAYS_TRIPS).unwrap();
     let agent_state = dir.path().join("agent");
     // Pick a port, then free it: the agent starts with no server there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
     let _agent = Guard(
         rewind(&[
-            "agent", "--server", &url, "--rules", rules.to_str().unwrap(),
-            "--state-dir", agent_state.to_str().unwrap(), "--window", "5s", "--post-trigger", "200ms",
+            "agent",
+            "--server",
+            &url,
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state-dir",
+            agent_state.to_str().unwrap(),
+            "--window",
+            "5s",
+            "--post-trigger",
+            "200ms",
         ])
         .spawn()
         .unwrap(),
     );
     let spooled = wait_for(Duration::from_secs(20), || {
-        let n = std::fs::read_dir(agent_state.join("spool")).ok()?.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "zip")).count();
+        let n = std::fs::read_dir(agent_state.join("spool"))
+            .ok()?
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+            .count();
         (n > 0).then_some(n)
     });
-    assert!(spooled.is_some(), "the bundle waits in the spool while the server is down");
+    assert!(
+        spooled.is_some(),
+        "the bundle waits in the spool while the server is down"
+    );
 
     let state = dir.path().join("server");
     let _server = Guard(
-        rewind(&["server", "--listen", &format!("127.0.0.1:{port}"), "--state-dir", state.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+        rewind(&[
+            "server",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap(),
     );
     let stored = wait_for(Duration::from_secs(30), || {
         let list = get_json(&format!("{url}/api/v1/incidents"))?;
         (!list["incidents"].as_array()?.is_empty()).then_some(())
     });
-    assert!(stored.is_some(), "the spooled bundle reached the server after it came up");
+    assert!(
+        stored.is_some(),
+        "the spooled bundle reached the server after it came up"
+    );
 }
 
 #[test]
 fn the_demo_stores_an_incident_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let out = rewind(&[
-        "demo", "--headless", "--exit-after-incident", "--port", "0",
-        "--state-dir", dir.path().to_str().unwrap(),
+        "demo",
+        "--headless",
+        "--exit-after-incident",
+        "--port",
+        "0",
+        "--state-dir",
+        dir.path().to_str().unwrap(),
     ])
     .output()
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("incident ") && stdout.contains("CPU saturated"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "demo failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("incident ") && stdout.contains("CPU saturated"),
+        "{stdout}"
+    );
     assert!(stdout.contains("dashboard: http://127.0.0.1:"), "{stdout}");
 }

@@ -1,6 +1,8 @@
 //! Process-level tests of the real `rewind` binary: exit codes, agent and
 //! server as separate processes talking over loopback, and the demo.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is the failure report
+
 mod cli;
 mod e2e;
 mod proc;

@@ -22,7 +22,9 @@ impl Drop for Guard {
 /// `rewind` with the given arguments and quiet logs.
 pub(crate) fn rewind(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).env("REWIND_LOG", "warn").env("NO_COLOR", "1");
+    cmd.args(args)
+        .env("REWIND_LOG", "warn")
+        .env("NO_COLOR", "1");
     cmd
 }
 
@@ -37,15 +39,23 @@ pub(crate) fn start_server(state_dir: &Path, extra: &[&str]) -> (Guard, String) 
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
-    wait_for(Duration::from_secs(20), || get_json(&format!("{url}/healthz")))
-        .expect("server never became healthy");
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "unexpected first line: {line:?}"
+    );
+    wait_for(Duration::from_secs(20), || {
+        get_json(&format!("{url}/healthz"))
+    })
+    .expect("server never became healthy");
     (guard, url)
 }
 
 /// GET a URL and parse JSON, or `None` on any failure.
 pub(crate) fn get_json(url: &str) -> Option<serde_json::Value> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
     rt.block_on(async {
         let res = reqwest::get(url).await.ok()?;
         res.json().await.ok()

@@ -66,7 +66,12 @@ pub async fn run_with_events(
     let uploader = match &config.server_url {
         Some(url) => {
             let up = Uploader::new(url)?;
-            let task = upload_loop(up, spool.clone(), Arc::clone(&wake_uploader), events.clone());
+            let task = upload_loop(
+                up,
+                spool.clone(),
+                Arc::clone(&wake_uploader),
+                events.clone(),
+            );
             Some(tokio::spawn(task))
         }
         None => None,
@@ -103,7 +108,11 @@ async fn sample_loop(config: &AgentConfig, spool: &Spool, wake_uploader: &Notify
             ring.push(&reading.series, reading.unit, sample);
             for trigger in engine.observe(&reading.series, sample) {
                 tracing::warn!(rule = %trigger.rule, severity = %trigger.severity, summary = %trigger.summary, "rule tripped");
-                let capture = PendingCapture::new(trigger.clone(), nanos(config.window), nanos(config.post_trigger));
+                let capture = PendingCapture::new(
+                    trigger.clone(),
+                    nanos(config.window),
+                    nanos(config.post_trigger),
+                );
                 pending.push(capture);
                 events.send(AgentEvent::Tripped(trigger));
             }
@@ -119,8 +128,12 @@ async fn sample_loop(config: &AgentConfig, spool: &Spool, wake_uploader: &Notify
                     events.send(AgentEvent::BundleWritten(path));
                     wake_uploader.notify_one();
                 }
-                Ok(Err(err)) => tracing::error!(error = %err, "incident bundle lost: cannot write it"),
-                Err(err) => tracing::error!(error = %err, "incident bundle lost: writer task failed"),
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "incident bundle lost: cannot write it")
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "incident bundle lost: writer task failed")
+                }
             }
         }
     }
@@ -129,7 +142,9 @@ async fn sample_loop(config: &AgentConfig, spool: &Spool, wake_uploader: &Notify
 async fn upload_loop(uploader: Uploader, spool: Spool, wake: Arc<Notify>, events: Events) {
     let mut backoff = Backoff::default();
     loop {
-        let on_stored = |incident: &IncidentSummary| events.send(AgentEvent::Uploaded(Box::new(incident.clone())));
+        let on_stored = |incident: &IncidentSummary| {
+            events.send(AgentEvent::Uploaded(Box::new(incident.clone())))
+        };
         if uploader.drain(&spool, on_stored).await {
             backoff = Backoff::default();
             // Also look again now and then, for bundles left by an earlier run.

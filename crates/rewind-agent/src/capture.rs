@@ -43,7 +43,11 @@ impl Frozen {
         let series = ring
             .snapshot(capture.window)
             .into_iter()
-            .map(|(name, unit, samples)| SeriesInput { name, unit: unit.to_owned(), samples })
+            .map(|(name, unit, samples)| SeriesInput {
+                name,
+                unit: unit.to_owned(),
+                samples,
+            })
             .collect();
         Self { capture, series }
     }

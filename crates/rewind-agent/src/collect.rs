@@ -36,7 +36,11 @@ impl SystemCollector {
     /// A collector reading from `proc_root` (normally `/proc`).
     #[must_use]
     pub fn new(proc_root: PathBuf) -> Self {
-        Self { proc_root, cpu: cpu::CpuBusy::default(), failures: BTreeMap::new() }
+        Self {
+            proc_root,
+            cpu: cpu::CpuBusy::default(),
+            failures: BTreeMap::new(),
+        }
     }
 
     /// Runs every collector once. Rates (CPU busy) need two passes: the first
@@ -57,7 +61,12 @@ impl SystemCollector {
         &self.failures
     }
 
-    fn keep(&mut self, source: &'static str, r: Result<Vec<Reading>, String>, out: &mut Vec<Reading>) {
+    fn keep(
+        &mut self,
+        source: &'static str,
+        r: Result<Vec<Reading>, String>,
+        out: &mut Vec<Reading>,
+    ) {
         match r {
             Ok(readings) => out.extend(readings),
             Err(err) => {
@@ -95,17 +104,15 @@ mod tests {
             format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n"),
         )
         .unwrap();
-        std::fs::write(
-            dir.path().join("meminfo"),
-            MEMINFO,
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("meminfo"), MEMINFO).unwrap();
         std::fs::write(dir.path().join("loadavg"), "1.50 0.75 0.25 2/300 4242\n").unwrap();
         dir
     }
 
     fn value(r: &[Reading], name: &str) -> Option<f64> {
-        r.iter().find(|x| x.series.as_str() == name).map(|x| x.value)
+        r.iter()
+            .find(|x| x.series.as_str() == name)
+            .map(|x| x.value)
     }
 
     #[test]
@@ -113,15 +120,26 @@ mod tests {
         let dir = fixture((100, 900));
         let mut c = SystemCollector::new(dir.path().to_path_buf());
         let first = c.collect();
-        assert_eq!(value(&first, "cpu.total.busy_pct"), None, "needs two readings");
-        assert_eq!(value(&first, "memory.available_bytes"), Some(250.0 * 1024.0));
+        assert_eq!(
+            value(&first, "cpu.total.busy_pct"),
+            None,
+            "needs two readings"
+        );
+        assert_eq!(
+            value(&first, "memory.available_bytes"),
+            Some(250.0 * 1024.0)
+        );
         assert_eq!(value(&first, "memory.used_bytes"), Some(750.0 * 1024.0));
         assert_eq!(value(&first, "memory.used_pct"), Some(75.0));
         assert_eq!(value(&first, "load.avg1"), Some(1.5));
         assert_eq!(value(&first, "load.avg15"), Some(0.25));
 
         // 300 more busy ticks and 100 more idle ticks: 75 % busy.
-        std::fs::write(dir.path().join("stat"), "cpu  400 0 0 1000 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n").unwrap();
+        std::fs::write(
+            dir.path().join("stat"),
+            "cpu  400 0 0 1000 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n",
+        )
+        .unwrap();
         let second = c.collect();
         assert_eq!(value(&second, "cpu.total.busy_pct"), Some(75.0));
     }

@@ -27,7 +27,10 @@ impl Ring {
     /// A ring keeping `window_nanos` of history per series.
     #[must_use]
     pub fn new(window_nanos: i64) -> Self {
-        Self { window_nanos: window_nanos.max(0), series: BTreeMap::new() }
+        Self {
+            window_nanos: window_nanos.max(0),
+            series: BTreeMap::new(),
+        }
     }
 
     /// Appends a sample and drops the samples that fell out of the window.
@@ -36,10 +39,10 @@ impl Ring {
     pub fn push(&mut self, name: &SeriesName, unit: &'static str, sample: Sample) {
         let ring = match self.series.get_mut(name) {
             Some(r) => r,
-            None => self
-                .series
-                .entry(name.clone())
-                .or_insert(SeriesRing { unit, samples: VecDeque::new() }),
+            None => self.series.entry(name.clone()).or_insert(SeriesRing {
+                unit,
+                samples: VecDeque::new(),
+            }),
         };
         if ring.samples.back().is_some_and(|last| last.ts > sample.ts) {
             return;
@@ -57,7 +60,12 @@ impl Ring {
         self.series
             .iter()
             .map(|(name, r)| {
-                let samples = r.samples.iter().filter(|s| range.contains(s.ts)).copied().collect();
+                let samples = r
+                    .samples
+                    .iter()
+                    .filter(|s| range.contains(s.ts))
+                    .copied()
+                    .collect();
                 (name.clone(), r.unit, samples)
             })
             .filter(|(_, _, s): &(_, _, Vec<Sample>)| !s.is_empty())
@@ -96,7 +104,10 @@ mod tests {
         for i in 0..=100 {
             ring.push(&name, "count", at(i, i as f64));
         }
-        let all = TimeRange { start: Timestamp::from_unix_nanos(0), end: Timestamp::from_unix_nanos(i64::MAX) };
+        let all = TimeRange {
+            start: Timestamp::from_unix_nanos(0),
+            end: Timestamp::from_unix_nanos(i64::MAX),
+        };
         let snap = ring.snapshot(all);
         let values: Vec<f64> = snap[0].2.iter().map(|s| s.value).collect();
         assert_eq!(values, (90..=100).map(f64::from).collect::<Vec<_>>());
@@ -109,7 +120,10 @@ mod tests {
         for i in [1, 2, 3, 2, 4, 5] {
             ring.push(&name, "count", at(i, i as f64));
         }
-        let range = TimeRange { start: at(2, 0.0).ts, end: at(4, 0.0).ts };
+        let range = TimeRange {
+            start: at(2, 0.0).ts,
+            end: at(4, 0.0).ts,
+        };
         let values: Vec<f64> = ring.snapshot(range)[0].2.iter().map(|s| s.value).collect();
         assert_eq!(values, [2.0, 3.0, 4.0]);
         assert_eq!(ring.len(), 5);

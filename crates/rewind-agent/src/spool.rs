@@ -23,8 +23,10 @@ impl Spool {
     /// # Errors
     /// [`Error::StateDir`] when the directory cannot be created.
     pub fn open(dir: PathBuf) -> Result<Self> {
-        fs_err::create_dir_all(dir.join("rejected"))
-            .map_err(|source| Error::StateDir { path: dir.clone(), source })?;
+        fs_err::create_dir_all(dir.join("rejected")).map_err(|source| Error::StateDir {
+            path: dir.clone(),
+            source,
+        })?;
         Ok(Self { dir })
     }
 
@@ -38,7 +40,9 @@ impl Spool {
     /// ties broken by name).
     #[must_use]
     pub fn pending(&self) -> Vec<PathBuf> {
-        let Ok(entries) = fs_err::read_dir(&self.dir) else { return Vec::new() };
+        let Ok(entries) = fs_err::read_dir(&self.dir) else {
+            return Vec::new();
+        };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "zip"))
@@ -71,11 +75,19 @@ mod tests {
     fn lists_zips_oldest_first_and_moves_rejects_aside() {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(dir.path().join("spool")).unwrap();
-        for name in ["incident_2_b.zip", "incident_1_a.zip", "notes.txt", ".incident_3.zip.tmp"] {
+        for name in [
+            "incident_2_b.zip",
+            "incident_1_a.zip",
+            "notes.txt",
+            ".incident_3.zip.tmp",
+        ] {
             std::fs::write(spool.dir().join(name), b"x").unwrap();
         }
         let names = |s: &Spool| -> Vec<String> {
-            s.pending().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+            s.pending()
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
         };
         assert_eq!(names(&spool), ["incident_1_a.zip", "incident_2_b.zip"]);
         spool.reject(&spool.dir().join("incident_1_a.zip"));

@@ -47,8 +47,14 @@ impl Uploader {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("rewind-agent/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::ServerUrl { url: base_url.to_owned(), reason: e.to_string() })?;
-        Ok(Self { client, url: format!("{base}/api/v1/bundles") })
+            .map_err(|e| Error::ServerUrl {
+                url: base_url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            client,
+            url: format!("{base}/api/v1/bundles"),
+        })
     }
 
     /// Uploads one bundle file.
@@ -80,7 +86,10 @@ impl Uploader {
             Err(_) => status.to_string(),
         };
         if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
-            UploadOutcome::Refused { status: status.as_u16(), message }
+            UploadOutcome::Refused {
+                status: status.as_u16(),
+                message,
+            }
         } else {
             UploadOutcome::Retry(format!("server answered {status}: {message}"))
         }

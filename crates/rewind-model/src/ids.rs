@@ -40,7 +40,11 @@ impl DeviceId {
             && id
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if ok { Ok(Self(id)) } else { Err(IdError::Device(id)) }
+        if ok {
+            Ok(Self(id))
+        } else {
+            Err(IdError::Device(id))
+        }
     }
 
     /// A device id derived from a host name, replacing characters that are not allowed.
@@ -50,9 +54,19 @@ impl DeviceId {
             .trim()
             .chars()
             .take(128)
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
-        if cleaned.is_empty() { Self("unknown-host".into()) } else { Self(cleaned) }
+        if cleaned.is_empty() {
+            Self("unknown-host".into())
+        } else {
+            Self(cleaned)
+        }
     }
 
     /// The id as text.
@@ -156,6 +170,12 @@ mod tests {
     fn uuid_ids_parse_and_name_bad_input() {
         let id = IncidentId::new_v7();
         assert_eq!(id.to_string().parse::<IncidentId>(), Ok(id));
-        assert!("nope".parse::<BundleId>().unwrap_err().to_string().contains("`nope`"));
+        assert!(
+            "nope"
+                .parse::<BundleId>()
+                .unwrap_err()
+                .to_string()
+                .contains("`nope`")
+        );
     }
 }

@@ -27,8 +27,13 @@ pub enum IncidentStatus {
 
 impl IncidentStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [Self; 5] =
-        [Self::Open, Self::Acknowledged, Self::Investigating, Self::Resolved, Self::Closed];
+    pub const ALL: [Self; 5] = [
+        Self::Open,
+        Self::Acknowledged,
+        Self::Investigating,
+        Self::Resolved,
+        Self::Closed,
+    ];
 
     /// The lowercase name used in JSON and the database.
     #[must_use]
@@ -46,7 +51,12 @@ impl IncidentStatus {
     #[must_use]
     pub const fn allowed_next(self) -> &'static [Self] {
         match self {
-            Self::Open => &[Self::Acknowledged, Self::Investigating, Self::Resolved, Self::Closed],
+            Self::Open => &[
+                Self::Acknowledged,
+                Self::Investigating,
+                Self::Resolved,
+                Self::Closed,
+            ],
             Self::Acknowledged => &[Self::Investigating, Self::Resolved, Self::Closed],
             Self::Investigating => &[Self::Resolved, Self::Closed],
             Self::Resolved => &[Self::Open, Self::Closed],

@@ -51,10 +51,14 @@ impl SeriesName {
             && name.len() <= 200
             && !name.starts_with('.')
             && !name.ends_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':'));
-        if ok { Ok(Self(name)) } else { Err(SeriesNameError(name)) }
+            && name.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':')
+            });
+        if ok {
+            Ok(Self(name))
+        } else {
+            Err(SeriesNameError(name))
+        }
     }
 
     /// The name as text.
@@ -69,7 +73,13 @@ impl SeriesName {
     pub fn file_stem(&self) -> String {
         self.0
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     }
 }

@@ -47,7 +47,12 @@ impl Timestamp {
     /// reaches it with the samples.
     #[must_use]
     pub fn now() -> Self {
-        Self(jiff::Timestamp::now().as_nanosecond().try_into().unwrap_or(i64::MAX))
+        Self(
+            jiff::Timestamp::now()
+                .as_nanosecond()
+                .try_into()
+                .unwrap_or(i64::MAX),
+        )
     }
 
     /// `self + nanos`, saturating.

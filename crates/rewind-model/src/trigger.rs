@@ -19,10 +19,15 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    /// Whether `value` meets the condition. NaN never does.
+    /// Whether `value` meets the condition. Non-finite values (NaN, ±inf)
+    /// never do: they are failed measurements, and evidence must be
+    /// representable in JSON.
     #[must_use]
     #[allow(clippy::float_cmp)] // `equals` is documented as exact
     pub fn holds(self, value: f64) -> bool {
+        if !value.is_finite() {
+            return false;
+        }
         match self {
             Self::Above(limit) => value > limit,
             Self::Below(limit) => value < limit,
@@ -87,6 +92,8 @@ mod tests {
         assert!(Comparison::Equals(2.0).holds(2.0));
         assert!(!Comparison::Above(0.0).holds(f64::NAN));
         assert!(!Comparison::Below(0.0).holds(f64::NAN));
+        assert!(!Comparison::Above(0.0).holds(f64::INFINITY));
+        assert!(!Comparison::Below(0.0).holds(f64::NEG_INFINITY));
     }
 
     #[test]

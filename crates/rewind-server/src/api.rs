@@ -10,5 +10,8 @@ use crate::AppState;
 
 /// Every API route.
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().merge(health::router()).merge(bundles::router()).merge(incidents::router())
+    Router::new()
+        .merge(health::router())
+        .merge(bundles::router())
+        .merge(incidents::router())
 }

@@ -17,15 +17,19 @@ impl ServerConfig {
     /// Defaults: embedded SQLite in `state_dir`, 64 MiB bundles.
     #[must_use]
     pub fn new(state_dir: PathBuf) -> Self {
-        Self { state_dir, database_url: None, max_bundle_bytes: 64 * 1024 * 1024 }
+        Self {
+            state_dir,
+            database_url: None,
+            max_bundle_bytes: 64 * 1024 * 1024,
+        }
     }
 
     /// The database URL in effect.
     #[must_use]
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.state_dir.join("rewind.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.state_dir.join("rewind.db").display()))
     }
 
     /// Where bundle files are kept.

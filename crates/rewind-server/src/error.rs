@@ -38,7 +38,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, a stable code and a message.
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), hint: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Adds a hint saying what to do next.
@@ -50,8 +55,12 @@ impl ApiError {
     /// A 500 whose details are logged here and not sent.
     pub(crate) fn internal(context: &str, err: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %err, "{context}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
-            .hint("the server log has the details")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+        )
+        .hint("the server log has the details")
     }
 
     /// The HTTP status.
@@ -70,7 +79,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ApiErrorBody {
-            error: ApiErrorDetail { code: self.code.to_owned(), message: self.message, hint: self.hint },
+            error: ApiErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                hint: self.hint,
+            },
         };
         (self.status, Json(body)).into_response()
     }
@@ -79,10 +92,12 @@ impl IntoResponse for ApiError {
 impl From<rewind_store::Error> for ApiError {
     fn from(e: rewind_store::Error) -> Self {
         match e {
-            rewind_store::Error::NotFound { what } => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
-                    .hint("list incidents with GET /api/v1/incidents")
-            }
+            rewind_store::Error::NotFound { what } => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            )
+            .hint("list incidents with GET /api/v1/incidents"),
             rewind_store::Error::Conflict { constraint } => Self::new(
                 StatusCode::CONFLICT,
                 "conflict",

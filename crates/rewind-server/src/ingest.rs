@@ -29,7 +29,7 @@ pub(crate) enum Ingested {
 
 /// Validates `body` as a bundle and stores it as an incident.
 pub(crate) async fn ingest(state: &AppState, body: Bytes) -> Result<Ingested, ApiError> {
-    let limits = state.limits().clone();
+    let limits = *state.limits();
     let checked = tokio::task::spawn_blocking(move || {
         let bundle = rewind_bundle::read_bundle(&body, &limits)?;
         let sha = hex::encode(Sha256::digest(&body));
@@ -43,7 +43,12 @@ pub(crate) async fn ingest(state: &AppState, body: Bytes) -> Result<Ingested, Ap
     if let Some(done) = already_stored(state, manifest.bundle_id, &sha).await? {
         return Ok(done);
     }
-    let rel = format!("{}/{}-{}.zip", manifest.device_id, manifest.bundle_id, &sha[..12]);
+    let rel = format!(
+        "{}/{}-{}.zip",
+        manifest.device_id,
+        manifest.bundle_id,
+        &sha[..12]
+    );
     let path = state.bundle_dir().join(&rel);
     write_atomically(&path, &body)
         .map_err(|e| ApiError::internal("cannot write bundle file", &e))?;
@@ -89,7 +94,9 @@ async fn already_stored(
 
 /// Writes `bytes` to `path` so that readers see either nothing or the whole file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     fs_err::create_dir_all(&dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
     tmp.write_all(bytes)?;
@@ -101,9 +108,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Reads a stored bundle back, checked again (the file may have been damaged on disk).
 pub(crate) async fn load(state: &AppState, rel: &str) -> Result<rewind_bundle::Bundle, ApiError> {
     let path = state.bundle_dir().join(rel);
-    let limits = state.limits().clone();
+    let limits = *state.limits();
     tokio::task::spawn_blocking(move || {
-        let bytes = fs_err::read(&path).map_err(|e| ApiError::internal("cannot read bundle file", &e))?;
+        let bytes =
+            fs_err::read(&path).map_err(|e| ApiError::internal("cannot read bundle file", &e))?;
         rewind_bundle::read_bundle(&bytes, &limits)
             .map_err(|e| ApiError::internal("stored bundle no longer validates", &e))
     })

@@ -35,8 +35,17 @@ impl AppState {
     /// State over an already-open store (tests use this).
     #[must_use]
     pub fn new(store: Arc<dyn Store>, bundle_dir: PathBuf, max_bundle_bytes: u64) -> Self {
-        let limits = Limits { max_bundle_bytes, ..Limits::default() };
-        Self { inner: Arc::new(Inner { store, bundle_dir, limits }) }
+        let limits = Limits {
+            max_bundle_bytes,
+            ..Limits::default()
+        };
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                bundle_dir,
+                limits,
+            }),
+        }
     }
 
     /// The store.

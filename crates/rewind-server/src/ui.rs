@@ -34,13 +34,21 @@ cargo build --release</pre>
 pub(crate) async fn serve(method: Method, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     if method != Method::GET && method != Method::HEAD {
-        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed")
-            .into_response();
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+        )
+        .into_response();
     }
     if path.starts_with("api/") {
-        return ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no API route /{path}"))
-            .hint("see docs/api.md for the routes")
-            .into_response();
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no API route /{path}"),
+        )
+        .hint("see docs/api.md for the routes")
+        .into_response();
     }
     if let Some(file) = Assets::get(path).filter(|_| !path.is_empty()) {
         let cache = if path.starts_with("assets/") {
@@ -50,13 +58,21 @@ pub(crate) async fn serve(method: Method, uri: Uri) -> Response {
         };
         return asset_response(path, file.data.into_owned(), cache);
     }
-    let looks_like_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let looks_like_file = path
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'));
     if looks_like_file {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match Assets::get("index.html") {
         Some(index) => asset_response("index.html", index.data.into_owned(), "no-cache"),
-        None => (StatusCode::OK, [(header::CACHE_CONTROL, "no-cache")], Html(NOT_BUILT)).into_response(),
+        None => (
+            StatusCode::OK,
+            [(header::CACHE_CONTROL, "no-cache")],
+            Html(NOT_BUILT),
+        )
+            .into_response(),
     }
 }
 
@@ -66,6 +82,7 @@ fn asset_response(path: &str, body: Vec<u8>, cache: &'static str) -> Response {
     if let Ok(v) = HeaderValue::from_str(mime.as_ref()) {
         res.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     res
 }

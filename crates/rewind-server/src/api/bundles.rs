@@ -29,13 +29,22 @@ async fn upload(
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|rejection| body_error(&state, &rejection))?;
     if body.is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "empty_body", "the request body is empty")
-            .hint("send the bundle zip as the body, e.g. curl --data-binary @bundle.zip"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_body",
+            "the request body is empty",
+        )
+        .hint("send the bundle zip as the body, e.g. curl --data-binary @bundle.zip"));
     }
     Ok(match ingest(&state, body).await? {
         Ingested::Created(summary) => {
             let location = format!("/api/v1/incidents/{}", summary.id);
-            (StatusCode::CREATED, [(header::LOCATION, location)], Json(summary)).into_response()
+            (
+                StatusCode::CREATED,
+                [(header::LOCATION, location)],
+                Json(summary),
+            )
+                .into_response()
         }
         Ingested::AlreadyStored(summary) => (StatusCode::OK, Json(summary)).into_response(),
     })

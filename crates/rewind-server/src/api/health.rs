@@ -13,7 +13,10 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let storage = state.store().backend();
     let version = env!("CARGO_PKG_VERSION");
     match state.store().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok", "version": version, "storage": storage}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ok", "version": version, "storage": storage})),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "health check: database unreachable");
             let body = json!({"status": "unavailable", "version": version, "storage": storage});

@@ -39,8 +39,10 @@ impl ListQuery {
             filter.device_id = Some(DeviceId::new(device).map_err(|e| bad_query(e.to_string()))?);
         }
         if let Some(sev) = self.min_severity {
-            filter.min_severity =
-                Some(sev.parse::<Severity>().map_err(|e| bad_query(e.to_string()))?);
+            filter.min_severity = Some(
+                sev.parse::<Severity>()
+                    .map_err(|e| bad_query(e.to_string()))?,
+            );
         }
         if let Some(limit) = self.limit {
             if !(1..=1000).contains(&limit) {
@@ -70,5 +72,9 @@ async fn detail(
     })?;
     let record = state.store().get_incident(id).await?;
     let bundle = ingest::load(&state, &record.bundle_path).await?;
-    Ok(Json(IncidentDetail { incident: record.summary, trigger: record.trigger, series: bundle.series }))
+    Ok(Json(IncidentDetail {
+        incident: record.summary,
+        trigger: record.trigger,
+        series: bundle.series,
+    }))
 }

@@ -13,7 +13,11 @@ async fn a_valid_bundle_becomes_an_incident_and_a_retry_is_idempotent() {
     assert_eq!(created["bundle_bytes"], zip.len());
 
     let (status, again) = server.upload(zip).await;
-    assert_eq!(status, StatusCode::OK, "a retried upload must not fail: {again}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a retried upload must not fail: {again}"
+    );
     assert_eq!(again["id"], created["id"]);
     assert_eq!(server.stored_files(), 1);
 }
@@ -24,16 +28,32 @@ async fn assert_refused(server: &TestServer, body: Vec<u8>, status: StatusCode, 
     assert_eq!(json["error"]["code"], code, "{json}");
     assert!(!json["error"]["message"].as_str().unwrap().is_empty());
     let (_, list) = server.get("/api/v1/incidents").await;
-    assert_eq!(list["incidents"].as_array().unwrap().len(), 0, "nothing may be stored");
+    assert_eq!(
+        list["incidents"].as_array().unwrap().len(),
+        0,
+        "nothing may be stored"
+    );
     assert_eq!(server.stored_files(), 0, "no bundle file may be kept");
 }
 
 #[tokio::test]
 async fn garbage_empty_and_oversized_bodies_are_refused_and_nothing_is_stored() {
     let server = TestServer::new(4096).await;
-    assert_refused(&server, b"definitely not a zip".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "bundle_zip_invalid").await;
+    assert_refused(
+        &server,
+        b"definitely not a zip".to_vec(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bundle_zip_invalid",
+    )
+    .await;
     assert_refused(&server, Vec::new(), StatusCode::BAD_REQUEST, "empty_body").await;
-    assert_refused(&server, bundle(2_000), StatusCode::PAYLOAD_TOO_LARGE, "bundle_too_large").await;
+    assert_refused(
+        &server,
+        bundle(2_000),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bundle_too_large",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -53,19 +73,33 @@ async fn a_tampered_bundle_is_refused_with_the_hash_mismatch() {
             let i = data.iter().rposition(u8::is_ascii_digit).unwrap();
             data[i] = if data[i] == b'9' { b'0' } else { data[i] + 1 };
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         std::io::Write::write_all(&mut out, &data).unwrap();
     }
     let tampered = out.finish().unwrap().into_inner();
-    assert_refused(&server, tampered, StatusCode::UNPROCESSABLE_ENTITY, "bundle_hash_mismatch").await;
+    assert_refused(
+        &server,
+        tampered,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bundle_hash_mismatch",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_bundle_without_manifest_is_refused() {
     let server = TestServer::new(1 << 20).await;
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    out.start_file("trigger.json", zip::write::SimpleFileOptions::default()).unwrap();
+    out.start_file("trigger.json", zip::write::SimpleFileOptions::default())
+        .unwrap();
     std::io::Write::write_all(&mut out, b"{}").unwrap();
     let zip = out.finish().unwrap().into_inner();
-    assert_refused(&server, zip, StatusCode::UNPROCESSABLE_ENTITY, "bundle_manifest_missing").await;
+    assert_refused(
+        &server,
+        zip,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bundle_manifest_missing",
+    )
+    .await;
 }

@@ -1,6 +1,8 @@
 //! The HTTP API driven in-process through `tower::ServiceExt::oneshot`,
 //! over a real SQLite database and real bundle files in a temp directory.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is the failure report
+
 mod ingest;
 mod read;
 
@@ -31,19 +33,24 @@ impl TestServer {
         let mut config = ServerConfig::new(dir.path().to_path_buf());
         config.max_bundle_bytes = max_bundle_bytes;
         let state = AppState::open(&config).await.unwrap();
-        Self { app: rewind_server::router(state), dir }
+        Self {
+            app: rewind_server::router(state),
+            dir,
+        }
     }
 
     pub(crate) async fn request(&self, req: Request<Body>) -> (StatusCode, Value) {
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, json)
     }
 
     pub(crate) async fn get(&self, uri: &str) -> (StatusCode, Value) {
-        self.request(Request::get(uri).body(Body::empty()).unwrap()).await
+        self.request(Request::get(uri).body(Body::empty()).unwrap())
+            .await
     }
 
     pub(crate) async fn upload(&self, bytes: Vec<u8>) -> (StatusCode, Value) {
@@ -64,7 +71,13 @@ fn walk(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
-                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
                 .sum()
         })
         .unwrap_or(0)
@@ -88,8 +101,14 @@ pub(crate) fn bundle(n: usize) -> Vec<u8> {
             samples: 21,
         }],
     };
-    let samples = (0..n).map(|i| Sample::new(t(i as i64 * 100), (i % 100) as f64)).collect();
-    let series = [SeriesInput { name: SeriesName::new("cpu.total.busy_pct").unwrap(), unit: "percent".into(), samples }];
+    let samples = (0..n)
+        .map(|i| Sample::new(t(i as i64 * 100), (i % 100) as f64))
+        .collect();
+    let series = [SeriesInput {
+        name: SeriesName::new("cpu.total.busy_pct").unwrap(),
+        unit: "percent".into(),
+        samples,
+    }];
     let device = DeviceId::new("robot-7").unwrap();
     let input = BundleInput {
         bundle_id: BundleId::new_v7(),
@@ -97,7 +116,10 @@ pub(crate) fn bundle(n: usize) -> Vec<u8> {
         agent_version: "test",
         created_at: t(9_000),
         trigger: &trigger,
-        window: TimeRange { start: t(0), end: t(8_000) },
+        window: TimeRange {
+            start: t(0),
+            end: t(8_000),
+        },
         series: &series,
     };
     let mut out = std::io::Cursor::new(Vec::new());

@@ -25,14 +25,28 @@ async fn detail_returns_the_trigger_and_the_series_from_the_bundle() {
 #[tokio::test]
 async fn unknown_and_malformed_ids_and_routes_get_json_errors() {
     let server = TestServer::new(1 << 20).await;
-    let (status, body) = server.get("/api/v1/incidents/0192f3c4-5b6a-7c8d-9e0f-1a2b3c4d5e6f").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (status, body) = server
+        .get("/api/v1/incidents/0192f3c4-5b6a-7c8d-9e0f-1a2b3c4d5e6f")
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     let (status, body) = server.get("/api/v1/incidents/nope").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_id")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_id"))
+    );
     let (status, body) = server.get("/api/v1/nothing-here").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     let (status, body) = server.get("/api/v1/incidents?min_severity=urgent").await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_query"))
+    );
 }
 
 #[tokio::test]
@@ -57,5 +71,8 @@ async fn health_and_dashboard_answer() {
     let (status, page) = server.get("/incidents/whatever").await;
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().unwrap();
-    assert!(page.contains("<!doctype html>") || page.contains("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("<!doctype html>") || page.contains("<!DOCTYPE html>"),
+        "{page}"
+    );
 }

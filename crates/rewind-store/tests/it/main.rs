@@ -2,6 +2,8 @@
 //! against PostgreSQL when `REWIND_TEST_PG_URL` is set (skipped loudly
 //! otherwise; `scripts/test` sets it when a local server answers).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is the failure report
+
 mod stories;
 
 use std::sync::Arc;

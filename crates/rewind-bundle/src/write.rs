@@ -1,0 +1,373 @@
+//! Writing bundles: into any `Write + Seek`, or atomically into a directory.
+
+use std::{
+    collections::HashSet,
+    fs::File,
+    io::{self, BufWriter, Seek, Write},
+    path::{Path, PathBuf},
+};
+
+use rewind_model::{BundleId, DeviceId, Sample, SeriesName, TimeRange, Timestamp, Trigger};
+use sha2::{Digest, Sha256};
+use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
+
+use crate::{
+    Error, FORMAT_VERSION, MANIFEST_PATH, Result, TRIGGER_PATH,
+    csv::write_csv,
+    manifest::{FileEntry, Manifest, SeriesEntry, TriggerSummary},
+};
+
+/// Everything a bundle is made of. Borrowed, so the agent keeps its data.
+#[derive(Debug, Clone, Copy)]
+pub struct BundleInput<'a> {
+    /// Id for this bundle; the server deduplicates uploads by it.
+    pub bundle_id: BundleId,
+    /// The device writing the bundle.
+    pub device_id: &'a DeviceId,
+    /// The agent's version string.
+    pub agent_version: &'a str,
+    /// When the bundle is written (also used as the zip entries' mtime).
+    pub created_at: Timestamp,
+    /// The rule that tripped.
+    pub trigger: &'a Trigger,
+    /// The span of time the bundle covers; `start <= end`.
+    pub window: TimeRange,
+    /// The metric series; names must be unique.
+    pub series: &'a [SeriesInput],
+}
+
+/// One metric series to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesInput {
+    /// The series name.
+    pub name: SeriesName,
+    /// Unit of the values.
+    pub unit: String,
+    /// The samples, written in the given order.
+    pub samples: Vec<Sample>,
+}
+
+/// A bundle that [`write_bundle`] has put in place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenBundle {
+    /// Final path of the zip.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+/// Prefix of the temporary files [`write_bundle`] creates next to the final
+/// one. Only a crash can leave one behind; they are safe to delete.
+pub const TEMP_PREFIX: &str = ".rewind-bundle-";
+
+/// Writes the bundle into `dir` atomically: a temp file in the same directory,
+/// fsync, rename to [`file_name`], fsync of the directory.
+///
+/// Never replaces an existing file: if the name is taken (same rule, same
+/// second), `-2`, `-3`, … is appended to the slug. No partial file ever
+/// appears under a final name.
+///
+/// # Errors
+/// [`Error::Io`] naming the directory or file that failed, [`Error::Write`],
+/// or [`Error::InvalidInput`] as for [`write_bundle_to`].
+pub fn write_bundle(dir: &Path, input: &BundleInput<'_>) -> Result<WrittenBundle> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    let manifest = write_bundle_to(BufWriter::new(temp.as_file_mut()), input)?;
+    let file = temp.as_file();
+    file.sync_all().map_err(Error::io(temp.path()))?;
+    let size = file.metadata().map_err(Error::io(temp.path()))?.len();
+    let name = file_name(input.trigger.fired_at, &input.trigger.rule);
+    let path = persist_unique(temp, dir, &name)?;
+    sync_dir(dir)?;
+    Ok(WrittenBundle {
+        path,
+        size,
+        manifest,
+    })
+}
+
+/// Renames `temp` to `dir/name`, or to `name` with `-N` before `.zip` if taken.
+fn persist_unique(mut temp: tempfile::NamedTempFile, dir: &Path, name: &str) -> Result<PathBuf> {
+    let stem = name.strip_suffix(".zip").unwrap_or(name);
+    for n in 1..=1000_u32 {
+        let path = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem}-{n}.zip"))
+        };
+        match temp.persist_noclobber(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.file,
+            Err(e) => {
+                return Err(Error::Io {
+                    path,
+                    source: e.error,
+                });
+            }
+        }
+    }
+    let source = io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "1000 bundles with this name exist",
+    );
+    Err(Error::Io {
+        path: dir.join(name),
+        source,
+    })
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(dir))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    Ok(()) // directories cannot be opened for fsync on Windows; the rename is durable there
+}
+
+/// `incident_<YYYYMMDDTHHMMSSZ>_<slug>.zip`, the slug being `rule` in
+/// lowercase `[a-z0-9-]`, at most 48 characters, never empty.
+///
+/// ```
+/// use rewind_model::Timestamp;
+/// let t = Timestamp::parse_rfc3339("2026-11-23T10:00:05.9Z").unwrap();
+/// assert_eq!(
+///     rewind_bundle::file_name(t, "CPU saturated!"),
+///     "incident_20261123T100005Z_cpu-saturated.zip"
+/// );
+/// ```
+#[must_use]
+pub fn file_name(fired_at: Timestamp, rule: &str) -> String {
+    let t = jiff::Timestamp::from_nanosecond(i128::from(fired_at.as_unix_nanos()))
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    format!(
+        "incident_{}_{}.zip",
+        t.strftime("%Y%m%dT%H%M%SZ"),
+        slug(rule)
+    )
+}
+
+fn slug(rule: &str) -> String {
+    let mut out = String::new();
+    for c in rule.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+        if out.len() >= 48 {
+            break;
+        }
+    }
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        "incident".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Writes the bundle as a zip into `w` and returns its manifest.
+///
+/// Members are written in a fixed order (metrics, `trigger.json`,
+/// `manifest.json` last) with the zip mtime taken from `created_at`, so the
+/// same input always gives the same bytes.
+///
+/// # Errors
+/// [`Error::InvalidInput`] for duplicate series names, a window that ends
+/// before it starts, or non-finite evidence values (JSON cannot hold them);
+/// [`Error::Write`] when `w` fails.
+pub fn write_bundle_to<W: Write + Seek>(w: W, input: &BundleInput<'_>) -> Result<Manifest> {
+    check_input(input)?;
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(zip_time(input.created_at))
+        .unix_permissions(0o644);
+    let mut zip = ZipWriter::new(w);
+    let mut files = Vec::new();
+    let mut series = Vec::new();
+    for (s, path) in input.series.iter().zip(member_paths(input.series)) {
+        zip.start_file(path.as_str(), options).map_err(write_err)?;
+        let mut hw = HashingWriter::new(BufWriter::with_capacity(64 * 1024, &mut zip));
+        write_csv(&mut hw, &s.samples).map_err(|source| Error::Write { source })?;
+        files.push(hw.finish(path.clone())?);
+        let samples = u64::try_from(s.samples.len()).unwrap_or(u64::MAX);
+        series.push(SeriesEntry {
+            name: s.name.clone(),
+            unit: s.unit.clone(),
+            path,
+            samples,
+        });
+    }
+    let trigger_json =
+        serde_json::to_vec_pretty(input.trigger).map_err(|e| Error::input(e.to_string()))?;
+    files.push(add_member(&mut zip, TRIGGER_PATH, &trigger_json, options)?);
+    let manifest = build_manifest(input, series, files);
+    add_member(&mut zip, MANIFEST_PATH, &manifest.to_json()?, options)?;
+    zip.finish()
+        .map_err(write_err)?
+        .flush()
+        .map_err(|source| Error::Write { source })?;
+    Ok(manifest)
+}
+
+fn build_manifest(
+    input: &BundleInput<'_>,
+    series: Vec<SeriesEntry>,
+    files: Vec<FileEntry>,
+) -> Manifest {
+    Manifest {
+        format_version: FORMAT_VERSION,
+        bundle_id: input.bundle_id,
+        device_id: input.device_id.clone(),
+        agent_version: input.agent_version.to_owned(),
+        created_at: input.created_at,
+        trigger: TriggerSummary::of(input.trigger),
+        time_range: input.window,
+        series,
+        files,
+    }
+}
+
+fn check_input(input: &BundleInput<'_>) -> Result<()> {
+    if input.window.start > input.window.end {
+        return Err(Error::input(format!(
+            "window starts at {} after it ends at {}",
+            input.window.start, input.window.end
+        )));
+    }
+    let mut names = HashSet::new();
+    if let Some(dup) = input.series.iter().find(|s| !names.insert(&s.name)) {
+        return Err(Error::input(format!(
+            "series `{}` is given twice",
+            dup.name
+        )));
+    }
+    let bad = input
+        .trigger
+        .evidence
+        .iter()
+        .find(|e| !(e.observed.is_finite() && e.peak.is_finite()));
+    if let Some(e) = bad {
+        return Err(Error::input(format!(
+            "trigger evidence for `{}` has a non-finite observed or peak value, which JSON cannot hold",
+            e.series
+        )));
+    }
+    Ok(())
+}
+
+/// `metrics/<file_stem>.csv` per series; stems that collide (case-insensitively,
+/// for case-insensitive file systems) get `-2`, `-3`, … appended.
+fn member_paths(series: &[SeriesInput]) -> Vec<String> {
+    let mut taken = HashSet::new();
+    series
+        .iter()
+        .map(|s| {
+            let base = s.name.file_stem();
+            let mut stem = base.clone();
+            let mut n = 1_u32;
+            while !taken.insert(stem.to_ascii_lowercase()) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            format!("metrics/{stem}.csv")
+        })
+        .collect()
+}
+
+fn add_member<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    path: &str,
+    bytes: &[u8],
+    options: SimpleFileOptions,
+) -> Result<FileEntry> {
+    zip.start_file(path, options).map_err(write_err)?;
+    let mut hw = HashingWriter::new(zip);
+    hw.write_all(bytes)
+        .map_err(|source| Error::Write { source })?;
+    hw.finish(path.to_owned())
+}
+
+/// The zip mtime for `t`, or 1980-01-01 if `t` is outside the zip's 1980..2107.
+fn zip_time(t: Timestamp) -> zip::DateTime {
+    let Ok(jt) = jiff::Timestamp::from_nanosecond(i128::from(t.as_unix_nanos())) else {
+        return zip::DateTime::default();
+    };
+    let dt = jt.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    let fields = (
+        u16::try_from(dt.year()),
+        u8::try_from(dt.month()),
+        u8::try_from(dt.day()),
+        u8::try_from(dt.hour()),
+        u8::try_from(dt.minute()),
+        u8::try_from(dt.second()),
+    );
+    match fields {
+        (Ok(y), Ok(mo), Ok(d), Ok(h), Ok(mi), Ok(s)) => {
+            zip::DateTime::from_date_and_time(y, mo, d, h, mi, s).unwrap_or_default()
+        }
+        _ => zip::DateTime::default(),
+    }
+}
+
+fn write_err(e: zip::result::ZipError) -> Error {
+    match e {
+        zip::result::ZipError::Io(source) => Error::Write { source },
+        other => Error::Write {
+            source: io::Error::other(other),
+        },
+    }
+}
+
+/// Passes bytes through while counting and hashing them.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Flushes and returns the `files` entry for what went through.
+    fn finish(mut self, path: String) -> Result<FileEntry> {
+        self.inner
+            .flush()
+            .map_err(|source| Error::Write { source })?;
+        let sha256 = hex::encode(self.hasher.finalize());
+        Ok(FileEntry {
+            path,
+            size: self.size,
+            sha256,
+        })
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
