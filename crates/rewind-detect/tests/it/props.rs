@@ -1,13 +1,11 @@
 //! Properties: hostile rules files never panic, valid ones round-trip, and
 //! the engine fires at most once per unbroken run.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use proptest::prelude::*;
 use rewind_detect::{Engine, RuleKind, RuleSet};
 use rewind_model::{Comparison, Sample, SeriesName, Timestamp};
 
-const DEMO: &str = include_str!("../../../examples/rules/demo.yaml");
+const DEMO: &str = include_str!("../../../../examples/rules/demo.yaml");
 
 /// Parsing must return, never panic; an error always has at least one problem.
 fn parse_does_not_panic(text: &str) {

@@ -1,11 +1,9 @@
 //! `docs/rules.md` stays true: its examples parse, or fail, as it says.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use rewind_detect::{Engine, RuleSet};
 use rewind_model::{Sample, SeriesName, Timestamp};
 
-const DOC: &str = include_str!("../../../docs/rules.md");
+const DOC: &str = include_str!("../../../../docs/rules.md");
 
 /// The fenced code blocks of `text` with the given language, in order.
 fn blocks<'a>(text: &'a str, lang: &str) -> Vec<&'a str> {

@@ -1,6 +1,6 @@
 //! Durations and thresholds.
 
-use crate::{case, check, with};
+use super::{case, check, with};
 
 #[test]
 fn durations() {

@@ -1,7 +1,5 @@
 //! The engine's `metric_threshold` semantics, sample by sample.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use rewind_detect::{Engine, RuleSet};
 use rewind_model::{Comparison, Evidence, Sample, SeriesName, Severity, Timestamp, Trigger};
 

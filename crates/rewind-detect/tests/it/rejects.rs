@@ -1,8 +1,6 @@
 //! Every way a rules file can be wrong: one fixture per problem, each checked
 //! for its line, column, message and hint.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 mod file;
 mod rules;
 mod values;

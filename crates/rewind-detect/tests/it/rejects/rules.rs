@@ -1,6 +1,6 @@
 //! Rule types, required and unknown fields, severities, names and series.
 
-use crate::{case, check, with};
+use super::{case, check, with};
 
 #[test]
 fn rule_types() {

@@ -2,7 +2,7 @@
 
 use rewind_detect::RuleSet;
 
-use crate::{BASE, case, check, with};
+use super::{BASE, case, check, with};
 
 #[test]
 fn file_structure() {

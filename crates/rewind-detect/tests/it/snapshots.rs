@@ -1,7 +1,5 @@
 //! Snapshots of what people read: rendered rules errors and triggers.
 
-#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
-
 use std::fmt::Write as _;
 
 use rewind_detect::{Engine, RuleSet};
@@ -69,7 +67,7 @@ fn render(t0: Timestamp, triggers: &[Trigger]) -> String {
 #[test]
 fn the_demo_rules_over_a_scripted_incident() {
     let rules = RuleSet::parse(
-        include_str!("../../../examples/rules/demo.yaml"),
+        include_str!("../../../../examples/rules/demo.yaml"),
         "demo.yaml",
     )
     .unwrap();
