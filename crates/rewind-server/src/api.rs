@@ -4,9 +4,12 @@ mod bundles;
 mod health;
 mod incidents;
 
-use axum::Router;
+use axum::{
+    Router,
+    http::{Method, StatusCode, Uri},
+};
 
-use crate::AppState;
+use crate::{ApiError, AppState};
 
 /// Every API route.
 pub(crate) fn router() -> Router<AppState> {
@@ -14,4 +17,14 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(bundles::router())
         .merge(incidents::router())
+}
+
+/// A route that exists, called with a method it does not take.
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+    .hint("see docs/api.md for the methods each route takes")
 }

@@ -50,8 +50,13 @@ pub(crate) async fn ingest(state: &AppState, body: Bytes) -> Result<Ingested, Ap
         &sha[..12]
     );
     let path = state.bundle_dir().join(&rel);
-    write_atomically(&path, &body)
-        .map_err(|e| ApiError::internal("cannot write bundle file", &e))?;
+    // The name carries the content hash, so an existing file already holds
+    // these bytes: do not write it twice.
+    let existed = path.try_exists().unwrap_or(false);
+    if !existed {
+        write_atomically(&path, &body)
+            .map_err(|e| ApiError::internal("cannot write bundle file", &e))?;
+    }
     let new = NewIncident {
         device_id: manifest.device_id.clone(),
         bundle_id: manifest.bundle_id,
@@ -64,14 +69,17 @@ pub(crate) async fn ingest(state: &AppState, body: Bytes) -> Result<Ingested, Ap
     };
     match state.store().insert_incident(&new).await {
         Ok(summary) => Ok(Ingested::Created(summary)),
-        Err(err) => {
-            fs_err::remove_file(&path).ok();
-            match (&err, already_stored(state, manifest.bundle_id, &sha).await) {
-                // Lost a race with an identical concurrent upload.
-                (rewind_store::Error::Conflict { .. }, Ok(Some(done))) => Ok(done),
-                _ => Err(err.into()),
+        Err(err) => match (&err, already_stored(state, manifest.bundle_id, &sha).await) {
+            // Lost a race with an identical concurrent upload: the winner's
+            // row points at this very file (its name carries the hash).
+            (rewind_store::Error::Conflict { .. }, Ok(Some(done))) => Ok(done),
+            _ => {
+                if !existed {
+                    fs_err::remove_file(&path).ok();
+                }
+                Err(err.into())
             }
-        }
+        },
     }
 }
 

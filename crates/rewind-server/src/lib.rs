@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.max_body_bytes();
     api::router()
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(ui::serve)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

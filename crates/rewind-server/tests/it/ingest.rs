@@ -103,3 +103,28 @@ async fn a_bundle_without_manifest_is_refused() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_uploads_store_one_incident_and_keep_its_file() {
+    let server = TestServer::new(1 << 20).await;
+    let zip = bundle(40);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        tasks.spawn(crate::upload_to(server.app.clone(), zip.clone()));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert!(status.is_success(), "{status}: {body}");
+        ids.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "one incident for one bundle");
+    assert_eq!(server.stored_files(), 1);
+    let id = ids.into_iter().next().unwrap();
+    let (status, detail) = server.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the stored file must survive: {detail}"
+    );
+}

@@ -40,12 +40,7 @@ impl TestServer {
     }
 
     pub(crate) async fn request(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let json = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, json)
+        send(self.app.clone(), req).await
     }
 
     pub(crate) async fn get(&self, uri: &str) -> (StatusCode, Value) {
@@ -54,17 +49,32 @@ impl TestServer {
     }
 
     pub(crate) async fn upload(&self, bytes: Vec<u8>) -> (StatusCode, Value) {
-        let req = Request::post("/api/v1/bundles")
-            .header("content-type", "application/zip")
-            .body(Body::from(bytes))
-            .unwrap();
-        self.request(req).await
+        upload_to(self.app.clone(), bytes).await
     }
 
     /// Files kept under the bundle directory.
     pub(crate) fn stored_files(&self) -> usize {
         walk(&self.dir.path().join("bundles"))
     }
+}
+
+/// Sends one request; the body is parsed as JSON, or kept as a string.
+pub(crate) async fn send(app: Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app.oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, json)
+}
+
+/// `POST /api/v1/bundles` with `bytes` as the body.
+pub(crate) async fn upload_to(app: Router, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let req = Request::post("/api/v1/bundles")
+        .header("content-type", "application/zip")
+        .body(Body::from(bytes))
+        .unwrap();
+    send(app, req).await
 }
 
 fn walk(dir: &std::path::Path) -> usize {

@@ -76,3 +76,11 @@ async fn health_and_dashboard_answer() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_a_real_route_gets_a_json_405() {
+    let server = TestServer::new(1 << 20).await;
+    let (status, body) = server.get("/api/v1/bundles").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+}
