@@ -77,7 +77,7 @@ pub(crate) struct AgentArgs {
     /// History kept, and covered by a bundle before its trigger (at most 300s).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub window: Duration,
-    /// Recording kept after a trigger, before the bundle is written.
+    /// Recording kept after a trigger, before the bundle is written (at most 300s).
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub post_trigger: Duration,
     /// Root of the proc filesystem (for tests and containers).

@@ -28,11 +28,18 @@ pub(crate) fn config(args: AgentArgs) -> anyhow::Result<AgentConfig> {
         )
         .into());
     }
+    if args.post_trigger > MAX_WINDOW {
+        return Err(UsageError("error: --post-trigger must be at most 300s".into()).into());
+    }
+    if let Some(url) = &args.server {
+        rewind_agent::Uploader::new(url)
+            .map_err(|e| UsageError(format!("error: --server: {e}")))?;
+    }
     let mut config = AgentConfig::new(device_id, args.state_dir, rules);
     config.server_url = args.server;
     config.interval = args.interval;
     config.window = args.window;
-    config.post_trigger = args.post_trigger.min(MAX_WINDOW);
+    config.post_trigger = args.post_trigger;
     config.proc_root = args.proc_root;
     Ok(config)
 }

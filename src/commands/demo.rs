@@ -70,7 +70,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             MAX_LOAD.as_secs()
         ),
     );
-    let incident = tokio::time::timeout(args.timeout.saturating_sub(started.elapsed()), async {
+    let wait = tokio::time::timeout(args.timeout.saturating_sub(started.elapsed()), async {
         while let Some(event) = events.recv().await {
             match event {
                 AgentEvent::Tripped(t) => {
@@ -88,8 +88,14 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             }
         }
         None
-    })
-    .await;
+    });
+    let incident = tokio::select! {
+        r = wait => r,
+        () = super::shutdown::signal() => {
+            load.stop();
+            bail!("interrupted before the incident was stored");
+        }
+    };
     load.stop();
     let Ok(Some(incident)) = incident else {
         agent.abort();

@@ -73,3 +73,25 @@ fn bundle_verify_refuses_garbage_with_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid bundle"));
 }
+
+#[test]
+fn a_bad_server_url_is_a_usage_error_and_nothing_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules/demo.yaml");
+    let state = dir.path().join("a");
+    let out = rewind(&[
+        "agent",
+        "--rules",
+        demo,
+        "--server",
+        "ftp://x",
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--server"), "{stderr}");
+    assert!(!state.exists(), "the agent must not start half-configured");
+}

@@ -180,3 +180,62 @@ fn the_demo_stores_an_incident_and_exits_zero() {
     );
     assert!(stdout.contains("dashboard: http://127.0.0.1:"), "{stdout}");
 }
+
+#[test]
+fn sigterm_during_the_post_trigger_time_still_writes_the_bundle() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, ALWAYS_TRIPS).unwrap();
+    let state = dir.path().join("agent");
+    let mut agent = Guard(
+        rewind(&[
+            "agent",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--window",
+            "5s",
+            "--post-trigger",
+            "60s",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let stderr = std::io::BufReader::new(agent.0.stderr.take().unwrap());
+    let tripped = stderr
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("rule tripped"));
+    assert!(tripped, "the rule never tripped");
+    let pid = agent.0.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = agent.0.wait().unwrap();
+    assert!(status.success(), "graceful stop exits 0: {status}");
+    let bundles: Vec<_> = std::fs::read_dir(state.join("spool"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .collect();
+    assert_eq!(
+        bundles.len(),
+        1,
+        "the pending capture was written at shutdown"
+    );
+    let verify = rewind(&["bundle", "verify", bundles[0].path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}

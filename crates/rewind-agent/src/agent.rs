@@ -1,10 +1,13 @@
 //! The agent's main loop: sample, detect, capture, upload.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use rewind_detect::Engine;
 use rewind_model::{IncidentSummary, Sample, Timestamp, Trigger};
-use tokio::sync::{Notify, mpsc};
+use tokio::{
+    sync::{Notify, mpsc},
+    task::JoinSet,
+};
 
 use crate::{
     AgentConfig, Result, Ring, Spool, SystemCollector, Uploader,
@@ -83,25 +86,50 @@ pub async fn run_with_events(
         window_s = config.window.as_secs_f64(),
         "rewind agent started"
     );
-    tokio::select! {
-        () = sample_loop(&config, &spool, &wake_uploader, &events) => {}
-        () = shutdown => tracing::info!("rewind agent stopping"),
+    if config.server_url.is_none() {
+        tracing::info!(spool = %spool.dir().display(), "no server configured: bundles stay in the spool");
     }
+    sample_loop(&config, &spool, &wake_uploader, &events, shutdown).await;
     if let Some(task) = uploader {
         task.abort();
+    }
+    let left = spool.pending().len();
+    if left > 0 {
+        tracing::info!(
+            bundles = left,
+            "bundles left in the spool are uploaded by the next run"
+        );
     }
     Ok(())
 }
 
-async fn sample_loop(config: &AgentConfig, spool: &Spool, wake_uploader: &Notify, events: &Events) {
+/// Samples until `shutdown`; then writes the captures still waiting for
+/// their post-trigger time with what has been recorded so far, so a trigger
+/// is never lost to a restart.
+async fn sample_loop(
+    config: &AgentConfig,
+    spool: &Spool,
+    wake_uploader: &Notify,
+    events: &Events,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut collector = SystemCollector::new(config.proc_root.clone());
     let mut ring = Ring::new(nanos(config.window) + nanos(config.post_trigger));
     let mut engine = Engine::new(&config.rules);
     let mut pending: Vec<PendingCapture> = Vec::new();
+    let mut writers = JoinSet::new();
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = &mut shutdown => break,
+            Some(done) = writers.join_next() => {
+                written(done, events, wake_uploader);
+                continue;
+            }
+        }
         let now = Timestamp::now();
         for reading in collector.collect() {
             let sample = Sample::new(now, reading.value);
@@ -120,22 +148,48 @@ async fn sample_loop(config: &AgentConfig, spool: &Spool, wake_uploader: &Notify
         let (due, waiting): (Vec<_>, Vec<_>) = pending.into_iter().partition(|c| c.is_due(now));
         pending = waiting;
         for capture in due {
-            let frozen = Frozen::take(&ring, capture);
-            let (spool, device) = (spool.clone(), config.device_id.clone());
-            match tokio::task::spawn_blocking(move || frozen.write(&spool, &device)).await {
-                Ok(Ok(path)) => {
-                    tracing::info!(bundle = %path.display(), "bundle written");
-                    events.send(AgentEvent::BundleWritten(path));
-                    wake_uploader.notify_one();
-                }
-                Ok(Err(err)) => {
-                    tracing::error!(error = %err, "incident bundle lost: cannot write it")
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "incident bundle lost: writer task failed")
-                }
-            }
+            start_write(&mut writers, Frozen::take(&ring, capture), spool, config);
         }
+    }
+    tracing::info!(captures = pending.len(), "rewind agent stopping");
+    let now = Timestamp::now();
+    for capture in pending {
+        start_write(
+            &mut writers,
+            Frozen::take(&ring, capture.cut_at(now)),
+            spool,
+            config,
+        );
+    }
+    while let Some(done) = writers.join_next().await {
+        written(done, events, wake_uploader);
+    }
+}
+
+/// Writes a bundle off the sampling loop (zip and fsync are blocking work).
+fn start_write(
+    writers: &mut JoinSet<Result<PathBuf>>,
+    frozen: Frozen,
+    spool: &Spool,
+    config: &AgentConfig,
+) {
+    let (spool, device) = (spool.clone(), config.device_id.clone());
+    writers.spawn_blocking(move || frozen.write(&spool, &device));
+}
+
+fn written(
+    done: std::result::Result<Result<PathBuf>, tokio::task::JoinError>,
+    events: &Events,
+    wake: &Notify,
+) {
+    match done {
+        Ok(Ok(path)) => {
+            tracing::info!(bundle = %path.display(), "bundle written");
+            events.send(AgentEvent::BundleWritten(path));
+            wake.notify_one();
+        }
+        Ok(Err(err)) => tracing::error!(error = %err, "incident bundle lost: cannot write it"),
+        Err(err) => tracing::error!(error = %err, "incident bundle lost: writer task failed"),
     }
 }
 

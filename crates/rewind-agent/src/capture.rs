@@ -24,6 +24,12 @@ impl PendingCapture {
         Self { trigger, window }
     }
 
+    /// The same capture ending at `now` at the latest (used at shutdown).
+    pub(crate) fn cut_at(mut self, now: Timestamp) -> Self {
+        self.window.end = self.window.end.min(now).max(self.trigger.fired_at);
+        self
+    }
+
     /// Whether the window has been fully recorded at `now`.
     pub(crate) fn is_due(&self, now: Timestamp) -> bool {
         now >= self.window.end

@@ -1,0 +1,6 @@
+//! Rebuilds the crate when a migration is added: `sqlx::migrate!` embeds the
+//! directory at compile time but cargo does not watch it on its own.
+
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}
