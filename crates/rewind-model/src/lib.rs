@@ -14,6 +14,7 @@
 //! ```
 
 mod api;
+mod event;
 mod ids;
 mod incident;
 mod sample;
@@ -22,6 +23,7 @@ mod time;
 mod trigger;
 
 pub use api::{ApiErrorBody, ApiErrorDetail, IncidentDetail, IncidentList, SeriesData};
+pub use event::{Event, EventKind, Level};
 pub use ids::{BundleId, DeviceId, IdError, IncidentId};
 pub use incident::{IncidentStatus, IncidentSummary};
 pub use sample::{Sample, SeriesName, SeriesNameError};
