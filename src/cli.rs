@@ -55,34 +55,84 @@ pub(crate) enum Command {
     /// Work with incident bundles.
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// Measure Rewind's own costs; prints a table, or JSON with --json.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Run the agent with the default collectors at 10 Hz and report its costs.
+    #[command(
+        after_help = "Example:\n  rewind bench agent --seconds 30\n\nReports the agent's CPU share of one core, peak RSS, samples per second, ring\nbytes per sample, the time one collection pass takes, and ring push latency,\neach against a baseline measured in the same run."
+    )]
+    Agent {
+        /// How long to run the agent.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct AgentArgs {
+    #[command(subcommand)]
+    pub action: Option<AgentAction>,
+    #[command(flatten)]
+    pub run: AgentRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AgentAction {
+    /// Run every enabled collector once (twice where a rate needs it) and print what it sees.
+    #[command(
+        after_help = "Example:\n  rewind agent snapshot\n  rewind agent snapshot --json | jq '.readings[] | select(.series | startswith(\"pressure.\"))'"
+    )]
+    Snapshot {
+        /// Agent config file (YAML) whose collectors to run [default: the defaults].
+        #[arg(long, env = "REWIND_AGENT_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentRunArgs {
+    /// Agent config file (YAML); flags below override it. See examples/agent.yaml.
+    #[arg(long, env = "REWIND_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the documented default config file and exit.
+    #[arg(long)]
+    pub print_default_config: bool,
     /// Base URL of the Rewind server; without it bundles stay in the spool.
     #[arg(long, env = "REWIND_SERVER")]
     pub server: Option<String>,
-    /// Rules file (YAML); see docs/rules.md.
+    /// Rules file (YAML); see docs/rules.md. Required here or in the config file.
     #[arg(long, env = "REWIND_RULES")]
-    pub rules: PathBuf,
+    pub rules: Option<PathBuf>,
     /// This machine's name in incidents [default: the host name].
     #[arg(long, env = "REWIND_DEVICE_ID")]
     pub device_id: Option<String>,
-    /// Where the agent keeps its spool of bundles.
-    #[arg(long, env = "REWIND_AGENT_STATE_DIR", default_value = ".rewind-agent")]
-    pub state_dir: PathBuf,
-    /// Time between two samples.
-    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
-    pub interval: Duration,
-    /// History kept, and covered by a bundle before its trigger (at most 300s).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub window: Duration,
-    /// Recording kept after a trigger, before the bundle is written (at most 300s).
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
-    pub post_trigger: Duration,
+    /// Where the agent keeps its spool of bundles [default: .rewind-agent].
+    #[arg(long, env = "REWIND_AGENT_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Time between two samples of the system collectors [default: 100ms].
+    #[arg(long, value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+    /// History kept, and covered by a bundle before its trigger (at most 300s) [default: 60s].
+    #[arg(long, value_parser = parse_duration)]
+    pub window: Option<Duration>,
+    /// Recording kept after a trigger, before the bundle is written (at most 300s) [default: 3s].
+    #[arg(long, value_parser = parse_duration)]
+    pub post_trigger: Option<Duration>,
     /// Root of the proc filesystem (for tests and containers).
-    #[arg(long, default_value = "/proc", hide = true)]
-    pub proc_root: PathBuf,
+    #[arg(long, hide = true)]
+    pub proc_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -145,13 +195,9 @@ pub(crate) enum BundleCommand {
     },
 }
 
-/// Parses `100ms`, `2s`, `1m30s`, `1.5s`.
+/// Parses `100ms`, `2s`, `1m30s`, `1.5s` (the same forms as the config file).
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    if let Some(secs) = s.strip_suffix('s').and_then(|n| n.parse::<f64>().ok()) {
-        return Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"));
-    }
-    humantime::parse_duration(s)
-        .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 100ms, 2s, 1m"))
+    rewind_agent::config::duration::parse(s)
 }
 
 #[cfg(test)]

@@ -1,18 +1,25 @@
 //! One module per subcommand; [`dispatch`] runs the chosen one.
 
 mod agent;
+mod bench;
 mod bundle;
 mod demo;
 mod rules;
 mod server;
 mod shutdown;
 
-use crate::cli::{BundleCommand, Command, RulesCommand};
+use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command, RulesCommand};
 
 /// Runs `command` to completion.
 pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Agent(args) => agent::run(args).await,
+        Command::Agent(args) => match args.action {
+            Some(AgentAction::Snapshot { config, json }) => {
+                agent::snapshot(config.as_deref(), json)
+            }
+            None => agent::run(args.run).await,
+        },
+        Command::Bench(BenchCommand::Agent { seconds, json }) => bench::agent(seconds, json).await,
         Command::Server(args) => server::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(RulesCommand::Check { file }) => rules::check(&file),

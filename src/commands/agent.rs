@@ -1,50 +1,86 @@
-//! `rewind agent`.
+//! `rewind agent` and `rewind agent snapshot`.
 
-use std::time::Duration;
+use std::{io::Write as _, path::Path};
 
-use rewind_agent::AgentConfig;
+use anyhow::Context as _;
+use rewind_agent::{AgentConfig, AgentFile, collect::CollectorsConfig};
 use rewind_model::DeviceId;
 
-use crate::{UsageError, cli::AgentArgs};
+use crate::{UsageError, cli::AgentRunArgs};
 
-/// The longest window the ring buffer accepts.
-const MAX_WINDOW: Duration = Duration::from_secs(300);
+/// The documented example config, with every default.
+const EXAMPLE_CONFIG: &str = include_str!("../../examples/agent.yaml");
 
-/// Validates the arguments into an [`AgentConfig`]; nothing starts half-configured.
-pub(crate) fn config(args: AgentArgs) -> anyhow::Result<AgentConfig> {
-    let rules = super::rules::load(&args.rules)?;
-    let device_id = match args.device_id {
-        Some(id) => {
-            DeviceId::new(id).map_err(|e| UsageError(format!("error: --device-id: {e}")))?
-        }
+/// Reads the config file, if one is named.
+fn read_file(path: Option<&Path>) -> anyhow::Result<Option<AgentFile>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = fs_err::read_to_string(path)
+        .map_err(|e| UsageError(format!("error: cannot read the agent config: {e}")))?;
+    let file = AgentFile::parse(&text, &path.display().to_string()).map_err(UsageError)?;
+    Ok(Some(file))
+}
+
+/// The file's settings overlaid with the flags, checked; nothing starts half-configured.
+pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
+    let file = read_file(args.config.as_deref())?;
+    let (ring, collectors, f_device, f_server, f_rules, f_state) = match file {
+        Some(f) => (
+            f.ring,
+            f.collectors,
+            f.device_id,
+            f.server,
+            f.rules,
+            f.state_dir,
+        ),
+        None => (
+            Default::default(),
+            CollectorsConfig::default(),
+            None,
+            None,
+            None,
+            None,
+        ),
+    };
+    let rules_path = args.rules.or(f_rules).ok_or_else(|| {
+        UsageError("error: no rules file: give --rules FILE or `rules:` in the config file\n  hint: start from examples/rules/demo.yaml".into())
+    })?;
+    let rules = super::rules::load(&rules_path)?;
+    let device_id = match args.device_id.or(f_device) {
+        Some(id) => DeviceId::new(id).map_err(|e| UsageError(format!("error: device id: {e}")))?,
         None => DeviceId::from_hostname(&hostname()),
     };
-    if args.window.is_zero() || args.window > MAX_WINDOW {
-        return Err(UsageError("error: --window must be between 1ms and 300s".into()).into());
+    let server = args.server.or(f_server);
+    if let Some(url) = &server {
+        rewind_agent::Uploader::new(url).map_err(|e| UsageError(format!("error: server: {e}")))?;
     }
-    if args.interval < Duration::from_millis(10) || args.interval > args.window {
-        return Err(UsageError(
-            "error: --interval must be at least 10ms and at most --window".into(),
-        )
-        .into());
+    let state_dir = args
+        .state_dir
+        .or(f_state)
+        .unwrap_or_else(|| ".rewind-agent".into());
+    let mut config = AgentConfig::new(device_id, state_dir, rules);
+    config.server_url = server;
+    config.ring = ring;
+    config.collectors = collectors;
+    if let Some(v) = args.window {
+        config.ring.window = v;
     }
-    if args.post_trigger > MAX_WINDOW {
-        return Err(UsageError("error: --post-trigger must be at most 300s".into()).into());
+    if let Some(v) = args.post_trigger {
+        config.ring.post_trigger = v;
     }
-    if let Some(url) = &args.server {
-        rewind_agent::Uploader::new(url)
-            .map_err(|e| UsageError(format!("error: --server: {e}")))?;
+    if let Some(v) = args.interval {
+        config.collectors.system.interval = v;
     }
-    let mut config = AgentConfig::new(device_id, args.state_dir, rules);
-    config.server_url = args.server;
-    config.interval = args.interval;
-    config.window = args.window;
-    config.post_trigger = args.post_trigger;
-    config.proc_root = args.proc_root;
+    if let Some(v) = args.proc_root {
+        config.collectors.system.proc_root = v;
+    }
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(UsageError(format!("error: {}", problems.join("\nerror: "))).into());
+    }
     Ok(config)
 }
 
-/// The kernel's host name, or `unknown-host`.
+/// The kernel's host name, or empty.
 pub(crate) fn hostname() -> String {
     fs_err::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_owned())
@@ -52,8 +88,67 @@ pub(crate) fn hostname() -> String {
 }
 
 /// Runs the agent until SIGINT/SIGTERM.
-pub(crate) async fn run(args: AgentArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: AgentRunArgs) -> anyhow::Result<()> {
+    if args.print_default_config {
+        print!("{EXAMPLE_CONFIG}");
+        return Ok(());
+    }
     let config = config(args)?;
     rewind_agent::run(config, super::shutdown::signal()).await?;
     Ok(())
+}
+
+/// `rewind agent snapshot [--config FILE] [--json]`.
+pub(crate) fn snapshot(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let collectors = read_file(config)?.map(|f| f.collectors).unwrap_or_default();
+    let mut built = collectors
+        .build()
+        .map_err(|e| UsageError(format!("error: {e}")))?;
+    let batch = rewind_agent::collect::snapshot(&mut built);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let readings: Vec<_> = batch
+            .readings
+            .iter()
+            .map(|r| serde_json::json!({"series": r.series.as_str(), "value": r.value, "unit": r.unit}))
+            .collect();
+        let problems: Vec<_> = batch
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"source": p.source, "error": p.error}))
+            .collect();
+        let doc = serde_json::json!({"ts": batch.ts, "readings": readings, "problems": problems});
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let width = batch
+        .readings
+        .iter()
+        .map(|r| r.series.as_str().len())
+        .max()
+        .unwrap_or(6);
+    writeln!(out, "{:<width$}  {:>18}  unit", "series", "value").context("writing to stdout")?;
+    for r in &batch.readings {
+        writeln!(
+            out,
+            "{:<width$}  {:>18}  {}",
+            r.series.as_str(),
+            format_value(r.value),
+            r.unit
+        )?;
+    }
+    for p in &batch.problems {
+        eprintln!("warning: {}: {}", p.source, p.error);
+    }
+    writeln!(out, "{} series", batch.readings.len())?;
+    Ok(())
+}
+
+fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
 }

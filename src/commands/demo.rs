@@ -47,9 +47,10 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
 
     let (tx, mut events) = mpsc::channel(64);
-    let agent = tokio::spawn(rewind_agent::run_with_events(
+    let agent = tokio::spawn(rewind_agent::run_with(
         agent_config(&args, &url)?,
         Some(tx),
+        None,
         std::future::pending(),
     ));
     say(
@@ -121,8 +122,9 @@ fn agent_config(args: &DemoArgs, url: &str) -> anyhow::Result<AgentConfig> {
     let device = DeviceId::from_hostname(&super::agent::hostname());
     let mut config = AgentConfig::new(device, args.state_dir.join("agent"), rules);
     config.server_url = Some(url.to_owned());
-    config.window = Duration::from_secs(30);
-    config.post_trigger = Duration::from_secs(2);
+    config.ring.window = Duration::from_secs(30);
+    config.ring.post_trigger = Duration::from_secs(2);
+    config.collectors.socket.path = Some(args.state_dir.join("agent").join("agent.sock"));
     Ok(config)
 }
 

@@ -1,6 +1,14 @@
 //! The agent's main loop: sample, detect, capture, upload.
 
-use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use rewind_detect::Engine;
 use rewind_model::{IncidentSummary, Sample, Timestamp, Trigger};
@@ -10,8 +18,11 @@ use tokio::{
 };
 
 use crate::{
-    AgentConfig, Result, Ring, Spool, SystemCollector, Uploader,
+    AgentConfig, Result, Ring, Spool, Uploader,
     capture::{Frozen, PendingCapture},
+    collect::{self, Batch, Sink, Stop},
+    events::EventRing,
+    telemetry::Telemetry,
     upload::Backoff,
 };
 
@@ -51,16 +62,31 @@ impl Events {
 /// # Errors
 /// When the spool cannot be created or the server URL is unusable.
 pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Result<()> {
-    run_with_events(config, None, shutdown).await
+    run_with(config, None, None, shutdown).await
 }
 
-/// [`run`], also reporting [`AgentEvent`]s on `events`.
+/// Counters the agent keeps current while it runs (updated every 100 ms),
+/// for `rewind bench agent` and tests.
+#[derive(Debug, Default)]
+pub struct AgentStats {
+    /// Readings ingested so far.
+    pub readings: AtomicU64,
+    /// Samples held in the ring now.
+    pub ring_samples: AtomicU64,
+    /// Heap bytes of sample storage in the ring now.
+    pub ring_bytes: AtomicU64,
+    /// Events held now.
+    pub events: AtomicU64,
+}
+
+/// [`run`], also reporting [`AgentEvent`]s on `events` and keeping `stats` current.
 ///
 /// # Errors
 /// As [`run`].
-pub async fn run_with_events(
+pub async fn run_with(
     config: AgentConfig,
     events: Option<mpsc::Sender<AgentEvent>>,
+    stats: Option<Arc<AgentStats>>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let events = Events(events);
@@ -82,14 +108,48 @@ pub async fn run_with_events(
     tracing::info!(
         device = %config.device_id,
         rules = config.rules.rules().len(),
-        interval_ms = config.interval.as_millis(),
-        window_s = config.window.as_secs_f64(),
+        window_s = config.ring.window.as_secs_f64(),
         "rewind agent started"
     );
     if config.server_url.is_none() {
         tracing::info!(spool = %spool.dir().display(), "no server configured: bundles stay in the spool");
     }
-    sample_loop(&config, &spool, &wake_uploader, &events, shutdown).await;
+    let mut config = config;
+    if config.collectors.logs.offsets_file.is_none() {
+        // Log files resume where they stopped across restarts.
+        config.collectors.logs.offsets_file = Some(config.state_dir.join("log-offsets.json"));
+    }
+    let collectors = config.collectors.build()?;
+    let (sink, batches) = Sink::channel(BATCH_QUEUE);
+    let (stop_handle, stop) = Stop::new();
+    let mut threads = Vec::new();
+    for polled in collectors.polled {
+        let name = polled.name;
+        match collect::spawn_polled(polled, sink.clone(), stop.clone()) {
+            Ok(t) => threads.push(t),
+            Err(err) => {
+                tracing::error!(collector = name, error = %err, "cannot start collector thread")
+            }
+        }
+    }
+    let mut streams = JoinSet::new();
+    for stream in collectors.streams {
+        streams.spawn(stream.run(sink.clone(), stop.clone()));
+    }
+    let mut hub = Hub::new(&config, spool.clone(), Arc::clone(&wake_uploader), events);
+    hub.stats = stats;
+    hub.run(batches, shutdown).await;
+    stop_handle.stop();
+    if sink.dropped() > 0 {
+        tracing::warn!(
+            batches = sink.dropped(),
+            "collector batches were dropped because the agent fell behind"
+        );
+    }
+    streams.shutdown().await;
+    for t in threads {
+        t.join().ok();
+    }
     if let Some(task) = uploader {
         task.abort();
     }
@@ -103,93 +163,154 @@ pub async fn run_with_events(
     Ok(())
 }
 
-/// Samples until `shutdown`; then writes the captures still waiting for
-/// their post-trigger time with what has been recorded so far, so a trigger
-/// is never lost to a restart.
-async fn sample_loop(
-    config: &AgentConfig,
-    spool: &Spool,
-    wake_uploader: &Notify,
-    events: &Events,
-    shutdown: impl Future<Output = ()>,
-) {
-    let mut collector = SystemCollector::new(config.proc_root.clone());
-    let mut ring = Ring::new(nanos(config.window) + nanos(config.post_trigger));
-    let mut engine = Engine::new(&config.rules);
-    let mut pending: Vec<PendingCapture> = Vec::new();
-    let mut writers = JoinSet::new();
-    let mut tick = tokio::time::interval(config.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = &mut shutdown => break,
-            Some(done) = writers.join_next() => {
-                written(done, events, wake_uploader);
+/// Batches waiting for the hub; beyond this collectors' batches are dropped.
+const BATCH_QUEUE: usize = 1024;
+
+/// The single owner of the ring, the engine and the pending captures: one
+/// `select!` loop over incoming batches, a timer and bundle writers.
+struct Hub<'a> {
+    config: &'a AgentConfig,
+    spool: Spool,
+    wake_uploader: Arc<Notify>,
+    events: Events,
+    ring: Ring,
+    event_ring: EventRing,
+    engine: Engine,
+    pending: Vec<PendingCapture>,
+    writers: JoinSet<Result<PathBuf>>,
+    telemetry: Telemetry,
+    stats: Option<Arc<AgentStats>>,
+    readings: u64,
+}
+
+impl<'a> Hub<'a> {
+    fn new(
+        config: &'a AgentConfig,
+        spool: Spool,
+        wake_uploader: Arc<Notify>,
+        events: Events,
+    ) -> Self {
+        let keep = nanos(config.ring.window) + nanos(config.ring.post_trigger);
+        Self {
+            config,
+            spool,
+            wake_uploader,
+            events,
+            ring: Ring::new(keep),
+            event_ring: EventRing::new(keep, config.ring.event_bytes),
+            engine: Engine::new(&config.rules),
+            pending: Vec::new(),
+            writers: JoinSet::new(),
+            telemetry: Telemetry::default(),
+            stats: None,
+            readings: 0,
+        }
+    }
+
+    /// Runs until `shutdown`; then writes the captures still waiting for
+    /// their post-trigger time with what has been recorded so far, so a
+    /// trigger is never lost to a restart.
+    async fn run(mut self, mut batches: mpsc::Receiver<Batch>, shutdown: impl Future<Output = ()>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                Some(batch) = batches.recv() => self.ingest(batch),
+                _ = tick.tick() => {
+                    self.write_due(Timestamp::now());
+                    self.publish_stats();
+                }
+                Some(done) = self.writers.join_next() => self.written(done),
+                () = &mut shutdown => break,
+            }
+        }
+        tracing::info!(captures = self.pending.len(), "rewind agent stopping");
+        let now = Timestamp::now();
+        for capture in std::mem::take(&mut self.pending) {
+            self.start_write(capture.cut_at(now));
+        }
+        while let Some(done) = self.writers.join_next().await {
+            self.written(done);
+        }
+    }
+
+    fn publish_stats(&self) {
+        if let Some(stats) = &self.stats {
+            stats.readings.store(self.readings, Ordering::Relaxed);
+            stats
+                .ring_samples
+                .store(self.ring.len() as u64, Ordering::Relaxed);
+            stats
+                .ring_bytes
+                .store(self.ring.memory_bytes() as u64, Ordering::Relaxed);
+            stats
+                .events
+                .store(self.event_ring.len() as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn ingest(&mut self, batch: Batch) {
+        self.readings += batch.readings.len() as u64;
+        for p in &batch.problems {
+            self.telemetry.problem(&p.source, &p.error);
+        }
+        for reading in &batch.readings {
+            let max = self.config.ring.max_series;
+            if !self.ring.contains(&reading.series) && self.ring.series_count() >= max {
+                self.telemetry.series_refused(reading.series.as_str(), max);
                 continue;
             }
-        }
-        let now = Timestamp::now();
-        for reading in collector.collect() {
-            let sample = Sample::new(now, reading.value);
-            ring.push(&reading.series, reading.unit, sample);
-            for trigger in engine.observe(&reading.series, sample) {
-                tracing::warn!(rule = %trigger.rule, severity = %trigger.severity, summary = %trigger.summary, "rule tripped");
-                let capture = PendingCapture::new(
-                    trigger.clone(),
-                    nanos(config.window),
-                    nanos(config.post_trigger),
-                );
-                pending.push(capture);
-                events.send(AgentEvent::Tripped(trigger));
+            let sample = Sample::new(batch.ts, reading.value);
+            self.ring.push(&reading.series, &reading.unit, sample);
+            for trigger in self.engine.observe(&reading.series, sample) {
+                self.tripped(trigger);
             }
         }
-        let (due, waiting): (Vec<_>, Vec<_>) = pending.into_iter().partition(|c| c.is_due(now));
-        pending = waiting;
+        for event in batch.events {
+            self.event_ring.push(event);
+        }
+    }
+
+    fn tripped(&mut self, trigger: Trigger) {
+        tracing::warn!(rule = %trigger.rule, severity = %trigger.severity, summary = %trigger.summary, "rule tripped");
+        let ring = &self.config.ring;
+        self.pending.push(PendingCapture::new(
+            trigger.clone(),
+            nanos(ring.window),
+            nanos(ring.post_trigger),
+        ));
+        self.events.send(AgentEvent::Tripped(trigger));
+    }
+
+    fn write_due(&mut self, now: Timestamp) {
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|c| c.is_due(now));
+        self.pending = waiting;
         for capture in due {
-            start_write(&mut writers, Frozen::take(&ring, capture), spool, config);
+            self.start_write(capture);
         }
     }
-    tracing::info!(captures = pending.len(), "rewind agent stopping");
-    let now = Timestamp::now();
-    for capture in pending {
-        start_write(
-            &mut writers,
-            Frozen::take(&ring, capture.cut_at(now)),
-            spool,
-            config,
-        );
-    }
-    while let Some(done) = writers.join_next().await {
-        written(done, events, wake_uploader);
-    }
-}
 
-/// Writes a bundle off the sampling loop (zip and fsync are blocking work).
-fn start_write(
-    writers: &mut JoinSet<Result<PathBuf>>,
-    frozen: Frozen,
-    spool: &Spool,
-    config: &AgentConfig,
-) {
-    let (spool, device) = (spool.clone(), config.device_id.clone());
-    writers.spawn_blocking(move || frozen.write(&spool, &device));
-}
+    /// Writes a bundle off the loop (zip and fsync are blocking work).
+    fn start_write(&mut self, capture: PendingCapture) {
+        let frozen = Frozen::take(&self.ring, capture);
+        let (spool, device) = (self.spool.clone(), self.config.device_id.clone());
+        self.writers
+            .spawn_blocking(move || frozen.write(&spool, &device));
+    }
 
-fn written(
-    done: std::result::Result<Result<PathBuf>, tokio::task::JoinError>,
-    events: &Events,
-    wake: &Notify,
-) {
-    match done {
-        Ok(Ok(path)) => {
-            tracing::info!(bundle = %path.display(), "bundle written");
-            events.send(AgentEvent::BundleWritten(path));
-            wake.notify_one();
+    fn written(&self, done: std::result::Result<Result<PathBuf>, tokio::task::JoinError>) {
+        match done {
+            Ok(Ok(path)) => {
+                tracing::info!(bundle = %path.display(), "bundle written");
+                self.events.send(AgentEvent::BundleWritten(path));
+                self.wake_uploader.notify_one();
+            }
+            Ok(Err(err)) => tracing::error!(error = %err, "incident bundle lost: cannot write it"),
+            Err(err) => tracing::error!(error = %err, "incident bundle lost: writer task failed"),
         }
-        Ok(Err(err)) => tracing::error!(error = %err, "incident bundle lost: cannot write it"),
-        Err(err) => tracing::error!(error = %err, "incident bundle lost: writer task failed"),
     }
 }
 
@@ -209,5 +330,91 @@ async fn upload_loop(uploader: Uploader, spool: Spool, wake: Arc<Notify>, events
         } else {
             tokio::time::sleep(backoff.next()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rewind_model::{Event, EventKind, Level, SeriesName};
+
+    use super::*;
+
+    fn config(max_series: usize) -> AgentConfig {
+        let rules = rewind_detect::RuleSet::parse(
+            "triggers:\n  - name: hot\n    type: metric_threshold\n    metric: s.0\n    threshold: { above: 5 }\n    severity: high\n",
+            "t.yaml",
+        )
+        .unwrap();
+        let mut c = AgentConfig::new(
+            rewind_model::DeviceId::new("t").unwrap(),
+            "unused".into(),
+            rules,
+        );
+        c.ring.max_series = max_series;
+        c
+    }
+
+    fn batch(ms: i64, series: &[(&str, f64)]) -> Batch {
+        let mut b = Batch::new(Timestamp::from_unix_millis(ms));
+        for (name, v) in series {
+            b.reading(SeriesName::new(*name).unwrap(), "count", *v);
+        }
+        b
+    }
+
+    fn hub(config: &AgentConfig) -> Hub<'_> {
+        let dir = std::env::temp_dir();
+        Hub::new(
+            config,
+            Spool::open(dir.join(format!("hub-test-{}", std::process::id()))).unwrap(),
+            Arc::default(),
+            Events::default(),
+        )
+    }
+
+    #[test]
+    fn new_series_beyond_the_limit_are_refused_and_counted() {
+        let config = config(3);
+        let mut hub = hub(&config);
+        hub.ingest(batch(
+            0,
+            &[
+                ("s.0", 1.0),
+                ("s.1", 1.0),
+                ("s.2", 1.0),
+                ("s.3", 1.0),
+                ("s.4", 1.0),
+            ],
+        ));
+        hub.ingest(batch(100, &[("s.0", 2.0), ("s.4", 2.0)]));
+        assert_eq!(hub.ring.series_count(), 3);
+        assert_eq!(
+            hub.telemetry.series_refused_total(),
+            3,
+            "s.3 once, s.4 twice"
+        );
+        assert_eq!(hub.ring.len(), 4, "known series keep being recorded");
+    }
+
+    #[test]
+    fn readings_trip_rules_and_events_and_problems_are_kept() {
+        let config = config(10);
+        let mut hub = hub(&config);
+        let mut b = batch(0, &[("s.0", 9.0)]);
+        b.event(Event::new(
+            Timestamp::from_unix_millis(0),
+            "kmsg",
+            EventKind::OomKill,
+            Level::Error,
+            "killed",
+        ));
+        b.problem("system/meminfo", "gone");
+        hub.ingest(b);
+        assert_eq!(hub.pending.len(), 1, "the rule tripped and a capture waits");
+        assert_eq!(hub.event_ring.len(), 1);
+        assert_eq!(
+            hub.telemetry.problem_counts().get("system/meminfo"),
+            Some(&1)
+        );
     }
 }

@@ -51,7 +51,7 @@ impl Frozen {
             .into_iter()
             .map(|(name, unit, samples)| SeriesInput {
                 name,
-                unit: unit.to_owned(),
+                unit: unit.into_owned(),
                 samples,
             })
             .collect();

@@ -1,171 +1,151 @@
-//! Machine collectors: CPU, memory and load from the proc filesystem.
+//! Collectors: everything the agent sees, one module per source.
 //!
-//! Parsing is done by `procfs-core` (no I/O of its own); this module opens the
-//! files under an injectable root, so tests run on fixture trees. A file that
-//! cannot be read or parsed is counted and logged (the first time, then once
-//! every 600 failures) and the other collectors carry on.
+//! Two shapes:
+//! - **polled** ([`Poll`]): read something every `interval` (proc files,
+//!   sysfs, NVML). Each runs on its own thread, so a slow read delays only
+//!   itself, and may block (they are plain file reads).
+//! - **streams** ([`Stream`]): follow something that produces data on its own
+//!   schedule (log files, the journal, the kernel log, the custom-stream
+//!   socket, Prometheus scrapes). Each is a tokio task.
+//!
+//! Both hand [`Batch`]es to the hub through a bounded [`Sink`]; a failure is
+//! reported as a [`Problem`] in the batch and the collector carries on.
+//! Hardware readers take an injectable root directory (`/proc`, `/sys`) so
+//! they are tested on fixture trees as well as on the live machine.
 
-mod cpu;
-mod loadavg;
-mod meminfo;
+pub mod gpu;
+pub mod logs;
+pub mod processes;
+pub mod prometheus;
+pub mod socket;
+pub mod system;
 
-use std::{collections::BTreeMap, path::PathBuf};
+mod sink;
 
-use rewind_model::SeriesName;
+use std::{future::Future, pin::Pin, time::Duration};
 
-/// One value read by a collector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    /// Dotted series name.
-    pub series: SeriesName,
-    /// Unit (`percent`, `bytes`, `count`).
-    pub unit: &'static str,
-    /// The value.
-    pub value: f64,
+use rewind_model::Timestamp;
+use serde::Deserialize;
+
+pub use sink::{Batch, Problem, Reading, Sink, Stop, StopHandle, Unit};
+
+/// A collector read on a timer.
+pub trait Poll: Send + std::fmt::Debug + 'static {
+    /// One pass. Rates need two passes: the first may report nothing for them.
+    fn poll(&mut self, out: &mut Batch);
 }
 
-/// Reads the whole-machine series from `proc_root`.
+/// A polled collector with its name and interval.
 #[derive(Debug)]
-pub struct SystemCollector {
-    proc_root: PathBuf,
-    cpu: cpu::CpuBusy,
-    failures: BTreeMap<&'static str, u64>,
+pub struct Scheduled {
+    /// Stable name (`system`, `system/disk`, `processes`, …) for logs and telemetry.
+    pub name: &'static str,
+    /// Time between two passes.
+    pub interval: Duration,
+    /// The collector.
+    pub poll: Box<dyn Poll>,
 }
 
-impl SystemCollector {
-    /// A collector reading from `proc_root` (normally `/proc`).
-    #[must_use]
-    pub fn new(proc_root: PathBuf) -> Self {
-        Self {
-            proc_root,
-            cpu: cpu::CpuBusy::default(),
-            failures: BTreeMap::new(),
-        }
-    }
+/// A boxed task future.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-    /// Runs every collector once. Rates (CPU busy) need two passes: the first
-    /// pass returns no CPU reading.
-    pub fn collect(&mut self) -> Vec<Reading> {
-        let mut out = Vec::with_capacity(8);
-        let root = self.proc_root.clone();
-        let cpu = self.cpu.read(&root.join("stat"));
-        self.keep("stat", cpu, &mut out);
-        self.keep("meminfo", meminfo::read(&root.join("meminfo")), &mut out);
-        self.keep("loadavg", loadavg::read(&root.join("loadavg")), &mut out);
-        out
-    }
+/// A collector that runs as a task and sends batches when it has them.
+pub trait Stream: Send + std::fmt::Debug + 'static {
+    /// Stable name for logs and telemetry.
+    fn name(&self) -> &'static str;
+    /// The task: runs until `stop` is raised.
+    fn run(self: Box<Self>, sink: Sink, stop: Stop) -> Task;
+}
 
-    /// How many times each source has failed so far, by file name.
-    #[must_use]
-    pub fn failures(&self) -> &BTreeMap<&'static str, u64> {
-        &self.failures
-    }
+/// Which collectors run, and how. Each section is documented in its module.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorsConfig {
+    /// CPU, memory, swap, load, pressure, disks, network, thermal, frequency, cgroups.
+    pub system: system::Config,
+    /// Watched processes.
+    pub processes: processes::Config,
+    /// NVIDIA (NVML) and Jetson (tegrastats) GPUs.
+    pub gpu: gpu::Config,
+    /// Log files, the systemd journal and the kernel log.
+    pub logs: logs::Config,
+    /// The local Unix socket for custom streams (JSON lines).
+    pub socket: socket::Config,
+    /// Prometheus text endpoints to scrape.
+    pub prometheus: prometheus::Config,
+}
 
-    fn keep(
-        &mut self,
-        source: &'static str,
-        r: Result<Vec<Reading>, String>,
-        out: &mut Vec<Reading>,
-    ) {
-        match r {
-            Ok(readings) => out.extend(readings),
-            Err(err) => {
-                let n = self.failures.entry(source).or_insert(0);
-                *n += 1;
-                if *n % 600 == 1 {
-                    tracing::warn!(source, failures = *n, error = %err, "collector read failed");
+/// Everything that will run, built from the config.
+#[derive(Debug, Default)]
+pub struct Collectors {
+    /// Polled collectors.
+    pub polled: Vec<Scheduled>,
+    /// Streaming collectors.
+    pub streams: Vec<Box<dyn Stream>>,
+}
+
+impl CollectorsConfig {
+    /// Builds every enabled collector. Notices (e.g. "no GPU found") are logged once here.
+    ///
+    /// # Errors
+    /// A configuration problem that only shows when building (a bad regex, …).
+    pub fn build(&self) -> crate::Result<Collectors> {
+        let mut out = Collectors::default();
+        out.polled.extend(self.system.pollers());
+        out.polled.extend(self.processes.pollers()?);
+        let (gpu_polled, gpu_streams) = self.gpu.build();
+        out.polled.extend(gpu_polled);
+        out.streams.extend(gpu_streams);
+        out.streams.extend(self.logs.streams());
+        out.streams.extend(self.socket.streams());
+        out.streams.extend(self.prometheus.streams()?);
+        Ok(out)
+    }
+}
+
+/// Runs a polled collector on its own thread until `stop`.
+pub(crate) fn spawn_polled(
+    mut s: Scheduled,
+    sink: Sink,
+    stop: Stop,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(format!("collect-{}", s.name))
+        .spawn(move || {
+            let mut next = std::time::Instant::now();
+            while !stop.is_stopped() {
+                let mut batch = Batch::new(Timestamp::now());
+                s.poll.poll(&mut batch);
+                sink.send(batch);
+                next += s.interval;
+                let now = std::time::Instant::now();
+                if next < now {
+                    next = now; // fell behind: skip missed passes rather than burst
+                }
+                // Sleep in short slices so a stop is noticed quickly.
+                while !stop.is_stopped() && std::time::Instant::now() < next {
+                    std::thread::sleep(
+                        (next - std::time::Instant::now()).min(Duration::from_millis(50)),
+                    );
                 }
             }
-        }
-    }
+        })
 }
 
-/// A series name known to be valid (the names here are constants).
-fn series(name: &'static str) -> SeriesName {
-    SeriesName::new(name).unwrap_or_else(|_| unreachable!("constant series name `{name}` is valid"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The fields `procfs-core` requires, with 1000 kB total and 250 kB available.
-    const MEMINFO: &str = "MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 250 kB\n\
-        Buffers: 0 kB\nCached: 0 kB\nSwapCached: 0 kB\nActive: 0 kB\nInactive: 0 kB\n\
-        SwapTotal: 0 kB\nSwapFree: 0 kB\nDirty: 0 kB\nWriteback: 0 kB\nMapped: 0 kB\n\
-        Slab: 0 kB\nCommitted_AS: 0 kB\nVmallocTotal: 0 kB\nVmallocUsed: 0 kB\n\
-        VmallocChunk: 0 kB\n";
-
-    fn fixture(stat_busy: (u64, u64)) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        let (busy, idle) = stat_busy;
-        std::fs::write(
-            dir.path().join("stat"),
-            format!("cpu  {busy} 0 0 {idle} 0 0 0 0 0 0\ncpu0 {busy} 0 0 {idle} 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n"),
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("meminfo"), MEMINFO).unwrap();
-        std::fs::write(dir.path().join("loadavg"), "1.50 0.75 0.25 2/300 4242\n").unwrap();
-        dir
+/// Runs every polled collector once (twice, 250 ms apart, where rates need
+/// two readings) and returns what they saw: `rewind agent snapshot`.
+#[must_use]
+pub fn snapshot(collectors: &mut Collectors) -> Batch {
+    let mut out = Batch::new(Timestamp::now());
+    for s in &mut collectors.polled {
+        let mut first = Batch::new(Timestamp::now());
+        s.poll.poll(&mut first);
     }
-
-    fn value(r: &[Reading], name: &str) -> Option<f64> {
-        r.iter()
-            .find(|x| x.series.as_str() == name)
-            .map(|x| x.value)
+    std::thread::sleep(Duration::from_millis(250));
+    out.ts = Timestamp::now();
+    for s in &mut collectors.polled {
+        s.poll.poll(&mut out);
     }
-
-    #[test]
-    fn reads_a_fixture_tree() {
-        let dir = fixture((100, 900));
-        let mut c = SystemCollector::new(dir.path().to_path_buf());
-        let first = c.collect();
-        assert_eq!(
-            value(&first, "cpu.total.busy_pct"),
-            None,
-            "needs two readings"
-        );
-        assert_eq!(
-            value(&first, "memory.available_bytes"),
-            Some(250.0 * 1024.0)
-        );
-        assert_eq!(value(&first, "memory.used_bytes"), Some(750.0 * 1024.0));
-        assert_eq!(value(&first, "memory.used_pct"), Some(75.0));
-        assert_eq!(value(&first, "load.avg1"), Some(1.5));
-        assert_eq!(value(&first, "load.avg15"), Some(0.25));
-
-        // 300 more busy ticks and 100 more idle ticks: 75 % busy.
-        std::fs::write(
-            dir.path().join("stat"),
-            "cpu  400 0 0 1000 0 0 0 0 0 0\nctxt 1\nbtime 1\nprocesses 1\n",
-        )
-        .unwrap();
-        let second = c.collect();
-        assert_eq!(value(&second, "cpu.total.busy_pct"), Some(75.0));
-    }
-
-    #[test]
-    fn a_missing_or_garbled_file_is_counted_and_the_rest_still_read() {
-        let dir = fixture((1, 1));
-        std::fs::remove_file(dir.path().join("meminfo")).unwrap();
-        std::fs::write(dir.path().join("loadavg"), b"\xff\xfe garbage").unwrap();
-        let mut c = SystemCollector::new(dir.path().to_path_buf());
-        c.collect();
-        c.collect();
-        assert_eq!(c.failures().get("meminfo"), Some(&2));
-        assert_eq!(c.failures().get("loadavg"), Some(&2));
-        assert!(c.failures().get("stat").is_none());
-    }
-
-    #[test]
-    fn reads_the_live_machine() {
-        let mut c = SystemCollector::new(PathBuf::from("/proc"));
-        c.collect();
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        let r = c.collect();
-        let busy = value(&r, "cpu.total.busy_pct").expect("live /proc/stat");
-        assert!((0.0..=100.0).contains(&busy), "{busy}");
-        assert!(value(&r, "memory.available_bytes").unwrap() > 0.0);
-        assert!(c.failures().is_empty(), "{:?}", c.failures());
-    }
+    out.readings.sort_by(|a, b| a.series.cmp(&b.series));
+    out
 }

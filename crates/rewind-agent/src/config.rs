@@ -1,11 +1,109 @@
-//! Agent settings, already validated.
+//! Agent settings: the YAML file (`rewind agent --config`), parsed into raw
+//! structs and then checked into an [`AgentConfig`] that cannot be invalid.
+//!
+//! Command-line flags override the file; the documented example with every
+//! default is `examples/agent.yaml` (`rewind agent --print-default-config`).
 
 use std::{path::PathBuf, time::Duration};
 
 use rewind_detect::RuleSet;
 use rewind_model::DeviceId;
+use serde::Deserialize;
 
-/// Everything the agent needs to run.
+use crate::collect::CollectorsConfig;
+
+/// The longest history the ring keeps.
+pub const MAX_WINDOW: Duration = Duration::from_secs(300);
+
+/// The agent config file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentFile {
+    /// Format version of this file; only 1 exists.
+    pub version: u32,
+    /// This machine's name in incidents (default: the host name).
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// Base URL of the server; without it bundles stay in the spool.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// The rules file, relative to the working directory.
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+    /// Where the spool and other state live.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+    /// The pre-incident buffer.
+    #[serde(default)]
+    pub ring: RingConfig,
+    /// Which collectors run.
+    #[serde(default)]
+    pub collectors: CollectorsConfig,
+}
+
+/// `ring` in the agent config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RingConfig {
+    /// History kept per series, and covered by a bundle before its trigger (at most 300s).
+    #[serde(with = "duration")]
+    pub window: Duration,
+    /// Recording kept after a trigger before the bundle is written (at most 300s).
+    #[serde(with = "duration")]
+    pub post_trigger: Duration,
+    /// At most this many distinct series; new ones beyond it are dropped and counted.
+    pub max_series: usize,
+    /// Bytes of log lines and events kept (the same window applies).
+    pub event_bytes: usize,
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(60),
+            post_trigger: Duration::from_secs(3),
+            max_series: 5_000,
+            event_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+impl AgentFile {
+    /// Parses a config file; `origin` names it in errors.
+    ///
+    /// # Errors
+    /// A message with `origin:line:column` for YAML and shape errors.
+    pub fn parse(yaml: &str, origin: &str) -> Result<Self, String> {
+        let file: Self = serde_saphyr::from_str(yaml).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
+            format!(
+                "{origin}{at}: error: {}\n  hint: see examples/agent.yaml for every setting",
+                first_line(&e)
+            )
+        })?;
+        if file.version != 1 {
+            return Err(format!(
+                "{origin}: error: unsupported config version {}\n  hint: write `version: 1`",
+                file.version
+            ));
+        }
+        Ok(file)
+    }
+}
+
+fn first_line(e: &serde_saphyr::Error) -> String {
+    e.to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// Everything the agent needs to run, checked.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     /// This machine's name in incidents.
@@ -16,18 +114,14 @@ pub struct AgentConfig {
     pub state_dir: PathBuf,
     /// The rules to evaluate.
     pub rules: RuleSet,
-    /// Time between two collections.
-    pub interval: Duration,
-    /// How much history the ring keeps, and a bundle covers before its trigger.
-    pub window: Duration,
-    /// How long to keep recording after a trigger before the bundle is written.
-    pub post_trigger: Duration,
-    /// Root of the proc filesystem (`/proc`; a fixture tree in tests).
-    pub proc_root: PathBuf,
+    /// The pre-incident buffer's settings.
+    pub ring: RingConfig,
+    /// Which collectors run.
+    pub collectors: CollectorsConfig,
 }
 
 impl AgentConfig {
-    /// Defaults: 10 Hz, a 60 s window, 3 s after the trigger, `/proc`.
+    /// Defaults: every default collector, a 60 s window, 3 s after the trigger.
     #[must_use]
     pub fn new(device_id: DeviceId, state_dir: PathBuf, rules: RuleSet) -> Self {
         Self {
@@ -35,10 +129,8 @@ impl AgentConfig {
             server_url: None,
             state_dir,
             rules,
-            interval: Duration::from_millis(100),
-            window: Duration::from_secs(60),
-            post_trigger: Duration::from_secs(3),
-            proc_root: PathBuf::from("/proc"),
+            ring: RingConfig::default(),
+            collectors: CollectorsConfig::default(),
         }
     }
 
@@ -46,5 +138,135 @@ impl AgentConfig {
     #[must_use]
     pub fn spool_dir(&self) -> PathBuf {
         self.state_dir.join("spool")
+    }
+
+    /// Problems that make this config unusable, as sentences.
+    #[must_use]
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let ring = &self.ring;
+        if ring.window.is_zero() || ring.window > MAX_WINDOW {
+            out.push("ring.window must be more than 0 and at most 300s".to_owned());
+        }
+        if ring.post_trigger > MAX_WINDOW {
+            out.push("ring.post_trigger must be at most 300s".to_owned());
+        }
+        if ring.max_series == 0 {
+            out.push("ring.max_series must be at least 1".to_owned());
+        }
+        let sys = &self.collectors.system;
+        if sys.enabled && (sys.interval < Duration::from_millis(10) || sys.interval > ring.window) {
+            out.push(
+                "collectors.system.interval must be at least 10ms and at most ring.window"
+                    .to_owned(),
+            );
+        }
+        out
+    }
+}
+
+/// Serde for durations written as `100ms`, `2s`, `1m30s` or a number of seconds.
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize as _, Deserializer};
+
+    /// Parses `100ms`, `2s`, `1.5s`, `1m`, or a plain number of seconds.
+    ///
+    /// # Errors
+    /// A message naming the input.
+    pub fn parse(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        let secs = s
+            .strip_suffix('s')
+            .filter(|n| !n.ends_with('m'))
+            .unwrap_or(s);
+        if let Ok(n) = secs.parse::<f64>() {
+            return Duration::try_from_secs_f64(n).map_err(|e| format!("`{s}`: {e}"));
+        }
+        humantime::parse_duration(s)
+            .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 100ms, 2s, 1m"))
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Secs(f64),
+        Text(String),
+    }
+
+    /// Deserialises a duration.
+    ///
+    /// # Errors
+    /// When the value is neither a duration string nor a non-negative number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let parsed = match Raw::deserialize(d)? {
+            Raw::Secs(n) => Duration::try_from_secs_f64(n).map_err(|e| format!("{n}: {e}")),
+            Raw::Text(s) => parse(&s),
+        };
+        parsed.map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../examples/agent.yaml");
+
+    #[test]
+    fn durations_parse_in_every_documented_form() {
+        assert_eq!(duration::parse("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(duration::parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration::parse("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration::parse("1m"), Ok(Duration::from_secs(60)));
+        assert!(duration::parse("-1s").unwrap_err().contains("-1s"));
+        assert!(duration::parse("soon").unwrap_err().contains("write e.g."));
+    }
+
+    #[test]
+    fn the_example_file_parses_and_holds_the_defaults() {
+        let file = AgentFile::parse(EXAMPLE, "examples/agent.yaml").unwrap();
+        assert_eq!(
+            format!("{:?}", file.ring),
+            format!("{:?}", RingConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", file.collectors),
+            format!("{:?}", CollectorsConfig::default())
+        );
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_located() {
+        let err = AgentFile::parse("version: 1\nring:\n  windw: 5s\n", "a.yaml").unwrap_err();
+        assert!(err.starts_with("a.yaml:3:"), "{err}");
+        assert!(err.contains("windw"), "{err}");
+        let err = AgentFile::parse("version: 1\nring:\n  window: soon\n", "a.yaml").unwrap_err();
+        assert!(err.contains("a.yaml:3:"), "{err}");
+        let err = AgentFile::parse("version: 2\n", "a.yaml").unwrap_err();
+        assert!(err.contains("version 2"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_settings_are_problems() {
+        let rules = RuleSet::parse(
+            "triggers:\n  - name: x\n    type: metric_threshold\n    metric: a\n    threshold: { above: 1 }\n    severity: low\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let mut c = AgentConfig::new(DeviceId::new("d").unwrap(), "s".into(), rules);
+        assert!(c.problems().is_empty());
+        c.ring.window = Duration::from_secs(301);
+        c.ring.max_series = 0;
+        c.ring.post_trigger = Duration::from_secs(301);
+        assert_eq!(c.problems().len(), 3, "{:?}", c.problems());
+        c.ring.window = Duration::from_millis(50);
+        c.ring.post_trigger = Duration::ZERO;
+        c.ring.max_series = 1;
+        assert_eq!(
+            c.problems(),
+            ["collectors.system.interval must be at least 10ms and at most ring.window"]
+        );
     }
 }

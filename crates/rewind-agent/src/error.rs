@@ -25,6 +25,14 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A collector's configuration is unusable.
+    #[error("collectors.{collector}: {reason}")]
+    Collector {
+        /// Which collector section.
+        collector: &'static str,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// An internal task failed.
     #[error("agent task failed: {0}")]
     Task(String),

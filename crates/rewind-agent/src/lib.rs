@@ -4,8 +4,8 @@
 //! disk and uploads it to the server, retrying until the server has it.
 //!
 //! ```text
-//!  collect (10 Hz) ──► ring (last 60 s) ──► snapshot ──► bundle ──► spool/ ──► upload
-//!         └──────────► detect::Engine ──► Trigger ──┘
+//!  collectors ─► Sink ─► hub ─► ring (last 60 s) ──► snapshot ──► bundle ──► spool/ ──► upload
+//!                        └───► detect::Engine ──► Trigger ──┘
 //! ```
 //!
 //! Hardware readers take an injectable root directory (`proc_root`), so
@@ -13,17 +13,20 @@
 
 mod agent;
 mod capture;
-mod collect;
-mod config;
+pub mod collect;
+pub mod config;
 mod error;
-mod ring;
+mod events;
+pub mod ring;
 mod spool;
+mod telemetry;
 mod upload;
 
-pub use agent::{AgentEvent, run, run_with_events};
-pub use collect::{Reading, SystemCollector};
-pub use config::AgentConfig;
+pub use agent::{AgentEvent, AgentStats, run, run_with};
+pub use config::{AgentConfig, AgentFile, RingConfig};
 pub use error::{Error, Result};
+pub use events::EventRing;
 pub use ring::Ring;
 pub use spool::Spool;
+pub use telemetry::Telemetry;
 pub use upload::{UploadOutcome, Uploader};
