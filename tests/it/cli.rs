@@ -92,6 +92,9 @@ fn a_bad_server_url_is_a_usage_error_and_nothing_starts() {
     .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("server") && stderr.contains("ftp://x"), "{stderr}");
+    assert!(
+        stderr.contains("server") && stderr.contains("ftp://x"),
+        "{stderr}"
+    );
     assert!(!state.exists(), "the agent must not start half-configured");
 }
