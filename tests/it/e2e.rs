@@ -17,33 +17,57 @@ triggers:
     severity: low
 ";
 
+/// A test's directory with the always-tripping rules written into it.
+struct Setup {
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rules.yaml"), ALWAYS_TRIPS).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    /// `rewind agent` with these rules, its state in `agent/`, and `extra` flags.
+    fn agent(&self, extra: &[&str]) -> std::process::Command {
+        let (rules, state) = (self.path("rules.yaml"), self.path("agent"));
+        let mut args = vec!["agent", "--rules", &rules, "--state-dir", &state];
+        args.extend_from_slice(extra);
+        rewind(&args)
+    }
+
+    /// Complete bundles waiting in the agent's spool.
+    fn spooled(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("agent/spool"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
 #[test]
 fn an_agent_trip_becomes_an_incident_on_the_server() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start_server(&dir.path().join("server"), &[]);
-    let rules = dir.path().join("rules.yaml");
-    std::fs::write(&rules, ALWAYS_TRIPS).unwrap();
-    let agent_state = dir.path().join("agent");
-    let _agent = Guard(
-        rewind(&[
-            "agent",
-            "--server",
-            &url,
-            "--rules",
-            rules.to_str().unwrap(),
-            "--state-dir",
-            agent_state.to_str().unwrap(),
-            "--device-id",
-            "e2e-box",
-            "--window",
-            "10s",
-            "--post-trigger",
-            "500ms",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
+    let setup = Setup::new();
+    let (_server, url) = start_server(&setup.dir.path().join("server"), &[]);
+    let flags = [
+        "--server",
+        &url,
+        "--device-id",
+        "e2e-box",
+        "--window",
+        "10s",
+        "--post-trigger",
+        "500ms",
+    ];
+    let _agent = Guard(setup.agent(&flags).stdout(Stdio::null()).spawn().unwrap());
 
     let list = wait_for(Duration::from_secs(30), || {
         let list = get_json(&format!("{url}/api/v1/incidents"))?;
@@ -55,11 +79,8 @@ fn an_agent_trip_becomes_an_incident_on_the_server() {
     assert_eq!(incident["rule"], "Memory is present");
     assert_eq!(incident["severity"], "low");
 
-    let detail = get_json(&format!(
-        "{url}/api/v1/incidents/{}",
-        incident["id"].as_str().unwrap()
-    ))
-    .unwrap();
+    let id = incident["id"].as_str().unwrap();
+    let detail = get_json(&format!("{url}/api/v1/incidents/{id}")).unwrap();
     let series = detail["series"].as_array().unwrap();
     let mem = series
         .iter()
@@ -73,27 +94,18 @@ fn an_agent_trip_becomes_an_incident_on_the_server() {
         series.iter().any(|s| s["name"] == "cpu.total.busy_pct"),
         "every collected series is in the bundle"
     );
-    // Once uploaded, the agent's spool is empty again.
-    let spooled = wait_for(Duration::from_secs(10), || {
-        let n = std::fs::read_dir(agent_state.join("spool"))
-            .ok()?
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
-            .count();
-        (n == 0).then_some(())
+    let emptied = wait_for(Duration::from_secs(10), || {
+        (setup.spooled() == 0).then_some(())
     });
     assert!(
-        spooled.is_some(),
+        emptied.is_some(),
         "uploaded bundles are removed from the spool"
     );
 }
 
 #[test]
 fn bundles_written_while_the_server_is_down_are_uploaded_when_it_returns() {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules.yaml");
-    std::fs::write(&rules, ALWAYS_TRIPS).unwrap();
-    let agent_state = dir.path().join("agent");
+    let setup = Setup::new();
     // Pick a port, then free it: the agent starts with no server there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -101,49 +113,27 @@ fn bundles_written_while_the_server_is_down_are_uploaded_when_it_returns() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let _agent = Guard(
-        rewind(&[
-            "agent",
-            "--server",
-            &url,
-            "--rules",
-            rules.to_str().unwrap(),
-            "--state-dir",
-            agent_state.to_str().unwrap(),
-            "--window",
-            "5s",
-            "--post-trigger",
-            "200ms",
-        ])
-        .spawn()
-        .unwrap(),
-    );
+    let flags = [
+        "--server",
+        &url,
+        "--window",
+        "5s",
+        "--post-trigger",
+        "200ms",
+    ];
+    let _agent = Guard(setup.agent(&flags).spawn().unwrap());
     let spooled = wait_for(Duration::from_secs(20), || {
-        let n = std::fs::read_dir(agent_state.join("spool"))
-            .ok()?
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
-            .count();
-        (n > 0).then_some(n)
+        (setup.spooled() > 0).then_some(())
     });
     assert!(
         spooled.is_some(),
         "the bundle waits in the spool while the server is down"
     );
 
-    let state = dir.path().join("server");
-    let _server = Guard(
-        rewind(&[
-            "server",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
+    let state = setup.path("server");
+    let listen = format!("127.0.0.1:{port}");
+    let mut server_cmd = rewind(&["server", "--listen", &listen, "--state-dir", &state]);
+    let _server = Guard(server_cmd.stdout(Stdio::null()).spawn().unwrap());
     let stored = wait_for(Duration::from_secs(30), || {
         let list = get_json(&format!("{url}/api/v1/incidents"))?;
         (!list["incidents"].as_array()?.is_empty()).then_some(())
@@ -184,26 +174,9 @@ fn the_demo_stores_an_incident_and_exits_zero() {
 #[test]
 fn sigterm_during_the_post_trigger_time_still_writes_the_bundle() {
     use std::io::BufRead as _;
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules.yaml");
-    std::fs::write(&rules, ALWAYS_TRIPS).unwrap();
-    let state = dir.path().join("agent");
-    let mut agent = Guard(
-        rewind(&[
-            "agent",
-            "--rules",
-            rules.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--window",
-            "5s",
-            "--post-trigger",
-            "60s",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap(),
-    );
+    let setup = Setup::new();
+    let flags = ["--window", "5s", "--post-trigger", "60s"];
+    let mut agent = Guard(setup.agent(&flags).stderr(Stdio::piped()).spawn().unwrap());
     let stderr = std::io::BufReader::new(agent.0.stderr.take().unwrap());
     let tripped = stderr
         .lines()
@@ -220,17 +193,18 @@ fn sigterm_during_the_post_trigger_time_still_writes_the_bundle() {
     );
     let status = agent.0.wait().unwrap();
     assert!(status.success(), "graceful stop exits 0: {status}");
-    let bundles: Vec<_> = std::fs::read_dir(state.join("spool"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
-        .collect();
     assert_eq!(
-        bundles.len(),
+        setup.spooled(),
         1,
         "the pending capture was written at shutdown"
     );
-    let verify = rewind(&["bundle", "verify", bundles[0].path().to_str().unwrap()])
+    let spool = setup.dir.path().join("agent/spool");
+    let bundle = std::fs::read_dir(spool)
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .unwrap();
+    let verify = rewind(&["bundle", "verify", bundle.path().to_str().unwrap()])
         .output()
         .unwrap();
     assert!(
