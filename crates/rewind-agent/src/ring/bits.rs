@@ -23,10 +23,12 @@ pub(super) struct BitWriter {
 
 impl BitWriter {
     /// An empty writer for a stream expected to take about `words` words:
-    /// it starts with room for half and grows by quarters.
+    /// it starts with room for all of them plus one, so a push rarely
+    /// reallocates (growth inside a block was the tail of push latency), and
+    /// grows by quarters when a block comes out larger than the last.
     pub(super) fn with_expected(words: usize) -> Self {
         Self {
-            words: Vec::with_capacity(words / 2),
+            words: Vec::with_capacity(words + 1),
             tail: 0,
             used: 0,
             step: (words / 4).max(2),
