@@ -21,7 +21,7 @@ use crate::cli::DemoArgs;
 /// The demo's rules, also shipped as `examples/rules/demo.yaml`.
 const DEMO_RULES: &str = include_str!("../../examples/rules/demo.yaml");
 /// Quiet time before the load, so the bundle shows a baseline.
-const BASELINE: Duration = Duration::from_secs(3);
+const BASELINE: Duration = Duration::from_secs(5);
 /// The load never lasts longer than this.
 const MAX_LOAD: Duration = Duration::from_secs(20);
 
@@ -122,7 +122,8 @@ fn agent_config(args: &DemoArgs, url: &str) -> anyhow::Result<AgentConfig> {
     let device = DeviceId::from_hostname(&super::agent::hostname());
     let mut config = AgentConfig::new(device, args.state_dir.join("agent"), rules);
     config.server_url = Some(url.to_owned());
-    config.ring.window = Duration::from_secs(30);
+    // Short enough that the baseline before the load fills most of the chart.
+    config.ring.window = Duration::from_secs(10);
     config.ring.post_trigger = Duration::from_secs(2);
     config.collectors.socket.path = Some(args.state_dir.join("agent").join("agent.sock"));
     Ok(config)

@@ -125,6 +125,18 @@ async function main() {
     return names.join(', ');
   });
 
+  await check('folded series draw their charts when opened', async () => {
+    const fold = page.getByTestId('more-series');
+    if ((await fold.count()) === 0) return 'no folded series in this incident';
+    const before = await page.locator('[data-testid="series-chart"] canvas').count();
+    await fold.locator('summary').click();
+    await page.locator('[data-testid="more-series"] [data-testid="series-chart"] canvas').first().waitFor({ state: 'visible' });
+    const after = await page.locator('[data-testid="series-chart"] canvas').count();
+    if (after <= before) throw new Error(`opening the fold drew no chart (${before} -> ${after})`);
+    await fold.locator('summary').click();
+    return `${before} shown first, ${after} after opening`;
+  });
+
   await check('the trigger summary is not empty', async () => {
     const summary = page.getByTestId('trigger-summary');
     await summary.waitFor({ state: 'visible' });

@@ -5,6 +5,7 @@ import 'uplot/dist/uPlot.min.css';
 
 import { ApiError, getIncident, type Evidence, type IncidentDetail, type SeriesData } from '../api';
 import { buildChart, seriesStats } from '../charts';
+import { partitionSeries } from '../series';
 import { badge, errorBox, h } from '../dom';
 import {
   formatBytes,
@@ -76,15 +77,6 @@ function evidenceTable(detail: IncidentDetail, firedAt: number): HTMLElement {
   );
 }
 
-/** Evidence series first (they are why we are here), then the rest in server order. */
-function orderSeries(detail: IncidentDetail): SeriesData[] {
-  const watched = new Set(detail.trigger.evidence.map((e) => e.series));
-  return [
-    ...detail.series.filter((s) => watched.has(s.name)),
-    ...detail.series.filter((s) => !watched.has(s.name)),
-  ];
-}
-
 interface Mounted {
   destroy(): void;
 }
@@ -100,7 +92,8 @@ function mountCharts(container: HTMLElement, detail: IncidentDetail, firedAt: nu
     detail.trigger.evidence.map((e) => [e.series, e]),
   );
 
-  for (const series of orderSeries(detail)) {
+  const mountList = (list: SeriesData[], into: HTMLElement): void => {
+  for (const series of list) {
     const evidence = evidenceBySeries.get(series.name);
     const stats = seriesStats(series);
     const host = h('div', { class: 'plot' });
@@ -127,7 +120,7 @@ function mountCharts(container: HTMLElement, detail: IncidentDetail, firedAt: nu
       ),
       host,
     );
-    container.append(card);
+    into.append(card);
     if (series.t.length === 0) {
       host.append(h('p', { class: 'muted no-data' }, 'This series has no samples in the bundle.'));
       continue;
@@ -143,6 +136,29 @@ function mountCharts(container: HTMLElement, detail: IncidentDetail, firedAt: nu
       syncKey: `incident-${detail.id}`,
     });
     plots.push({ plot: new uPlot(spec.options, spec.data, host), host });
+  }
+  };
+
+  const { primary, rest } = partitionSeries(detail);
+  mountList(primary, container);
+  if (rest.length > 0) {
+    // The folded charts are drawn on first opening: most incidents are read
+    // from the evidence and headline series alone.
+    const more = h('div', { class: 'charts' });
+    const fold = h(
+      'details',
+      { class: 'more-series', 'data-testid': 'more-series' },
+      h('summary', {}, `${rest.length} more series`),
+      more,
+    ) as HTMLDetailsElement;
+    let drawn = false;
+    fold.addEventListener('toggle', () => {
+      if (fold.open && !drawn) {
+        drawn = true;
+        mountList(rest, more);
+      }
+    });
+    container.append(fold);
   }
 
   let frame = 0;
