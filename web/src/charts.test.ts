@@ -269,3 +269,12 @@ describe('seriesStats', () => {
     expect(seriesStats({ name: 'x', unit: '', t: [], v: [] })).toEqual({ last: null, min: null, max: null });
   });
 });
+
+describe('formatTick on a nearly flat percent series', () => {
+  it('gives distinct labels to small ticks', () => {
+    const ticks = [0, 0.025, 0.05, 0.075, 0.1].map((v) => formatTick(v, 'percent'));
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(ticks).toEqual(['0%', '0.025%', '0.05%', '0.075%', '0.1%']);
+    expect(formatTick(42.5, 'percent')).toBe('42.5%');
+  });
+});

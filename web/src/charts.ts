@@ -133,7 +133,9 @@ export const BYTE_INCRS: number[] = Array.from({ length: 61 }, (_, k) => 2 ** k)
 export function formatTick(value: number, unit: string): string {
   switch (unit) {
     case 'percent':
-      return formatPercent(value);
+      // A nearly flat series gets ticks like 0.025%: one decimal would print
+      // the same label several times.
+      return Math.abs(value) < 1 && value !== 0 ? `${formatNumber(value, 3)}%` : formatPercent(value);
     case 'bytes':
       return formatBytes(value);
     default:
