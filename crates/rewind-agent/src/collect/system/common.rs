@@ -132,6 +132,15 @@ pub(super) fn read_i64(path: &Path, buf: &mut String) -> io::Result<i64> {
     })
 }
 
+/// The value of the first reading of `name` in a batch (for tests).
+#[cfg(test)]
+pub(super) fn value(b: &super::Batch, name: &str) -> Option<f64> {
+    b.readings
+        .iter()
+        .find(|r| r.series.as_str() == name)
+        .map(|r| r.value)
+}
+
 /// At most 40 characters of `s`, for error messages about hostile content.
 pub(super) fn clip(s: &str) -> String {
     s.trim().chars().take(40).collect()

@@ -131,12 +131,7 @@ mod tests {
     use super::*;
     use rewind_model::Timestamp;
 
-    fn value(b: &Batch, name: &str) -> Option<f64> {
-        b.readings
-            .iter()
-            .find(|r| r.series.as_str() == name)
-            .map(|r| r.value)
-    }
+    use crate::collect::system::common::value;
 
     /// Shaped like a real `/proc/diskstats` (Linux 5.15, 20 fields).
     fn diskstats(

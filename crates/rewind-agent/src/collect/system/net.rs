@@ -119,12 +119,7 @@ mod tests {
     use super::*;
     use rewind_model::Timestamp;
 
-    fn value(b: &Batch, name: &str) -> Option<f64> {
-        b.readings
-            .iter()
-            .find(|r| r.series.as_str() == name)
-            .map(|r| r.value)
-    }
+    use crate::collect::system::common::value;
 
     /// Shaped like a real `/proc/net/dev`; `eth1` as old kernels print wide counters.
     fn netdev(rx: u64, tx: u64, drops: u64) -> String {

@@ -28,12 +28,7 @@ fn fixture(stat_busy: (u64, u64)) -> tempfile::TempDir {
     dir
 }
 
-fn value(b: &Batch, name: &str) -> Option<f64> {
-    b.readings
-        .iter()
-        .find(|x| x.series.as_str() == name)
-        .map(|x| x.value)
-}
+use crate::collect::system::common::value;
 
 fn pass(m: &mut Machine) -> Batch {
     let mut out = Batch::new(Timestamp::now());

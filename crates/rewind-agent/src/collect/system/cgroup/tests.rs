@@ -70,12 +70,7 @@ fn poll(c: &mut Cgroups, millis: u64) -> Batch {
     out
 }
 
-fn value(b: &Batch, name: &str) -> Option<f64> {
-    b.readings
-        .iter()
-        .find(|r| r.series.as_str() == name)
-        .map(|r| r.value)
-}
+use crate::collect::system::common::value;
 
 #[test]
 fn reads_the_agent_and_watched_cgroups() {

@@ -34,12 +34,7 @@ fn poll(f: &mut CpuFreq, secs: u64) -> Batch {
     out
 }
 
-fn value(b: &Batch, name: &str) -> Option<f64> {
-    b.readings
-        .iter()
-        .find(|r| r.series.as_str() == name)
-        .map(|r| r.value)
-}
+use crate::collect::system::common::value;
 
 fn write(dir: &tempfile::TempDir, file: &str, v: &str) {
     fs::write(dir.path().join("devices/system/cpu").join(file), v).unwrap();

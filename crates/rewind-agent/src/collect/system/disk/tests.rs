@@ -51,12 +51,7 @@ fn config(proc_root: PathBuf) -> Config {
     }
 }
 
-fn value(b: &Batch, name: &str) -> Option<f64> {
-    b.readings
-        .iter()
-        .find(|r| r.series.as_str() == name)
-        .map(|r| r.value)
-}
+use crate::collect::system::common::value;
 
 fn poll(d: &mut DiskSpace) -> Batch {
     let mut out = Batch::new(Timestamp::from_unix_millis(0));

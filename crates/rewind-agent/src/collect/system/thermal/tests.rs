@@ -48,12 +48,7 @@ fn poll(t: &mut Thermal) -> Batch {
     out
 }
 
-fn value(b: &Batch, name: &str) -> Option<f64> {
-    b.readings
-        .iter()
-        .find(|r| r.series.as_str() == name)
-        .map(|r| r.value)
-}
+use crate::collect::system::common::value;
 
 #[test]
 fn reads_zones_and_trip_points() {
