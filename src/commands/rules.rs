@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use rewind_detect::{RuleKind, RuleSet};
+use rewind_detect::RuleSet;
 
 use crate::UsageError;
 
@@ -32,17 +32,13 @@ pub(crate) fn check(path: &Path) -> anyhow::Result<()> {
     )
     .context("writing to stdout")?;
     for rule in rules.rules() {
-        let RuleKind::MetricThreshold {
-            metric,
-            condition,
-            duration_nanos,
-        } = &rule.kind;
-        #[allow(clippy::cast_precision_loss)]
-        let secs = *duration_nanos as f64 / 1e9;
         writeln!(
             out,
-            "  [{}] {}: {metric} {condition} for {secs} s",
-            rule.severity, rule.name
+            "  [{}] {} ({}): {}",
+            rule.severity,
+            rule.name,
+            rule.kind.type_name(),
+            rule.kind.describe()
         )
         .context("writing to stdout")?;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, conditionLimit, getIncident, getJson, listIncidents, parseApiError } from './api';
+import { ApiError, conditionLimits, getIncident, getJson, listIncidents, parseApiError } from './api';
 
 function respond(status: number, body: string, statusText = ''): typeof fetch {
   return async () => new Response(body, { status, statusText });
@@ -80,10 +80,12 @@ describe('fetching', () => {
   });
 });
 
-describe('conditionLimit', () => {
-  it('reads the limit of every comparison', () => {
-    expect(conditionLimit({ above: 80 })).toBe(80);
-    expect(conditionLimit({ below: 1.5 })).toBe(1.5);
-    expect(conditionLimit({ equals: 0 })).toBe(0);
+describe('conditionLimits', () => {
+  it('reads the limits of every comparison', () => {
+    expect(conditionLimits({ above: 80 })).toEqual([80]);
+    expect(conditionLimits({ below: 1.5 })).toEqual([1.5]);
+    expect(conditionLimits({ equals: 0 })).toEqual([0]);
+    expect(conditionLimits({ outside: { low: 10, high: 90 } })).toEqual([10, 90]);
+    expect(conditionLimits({ is: 'throttling' })).toEqual([]);
   });
 });

@@ -35,8 +35,21 @@ export interface IncidentList {
   incidents: IncidentSummary[];
 }
 
-/** The comparison a threshold rule makes, with its limit. */
-export type Condition = { above: number } | { below: number } | { equals: number };
+/** The comparison a rule makes, with its limit (the rules file's shape). */
+export type Condition =
+  | { above: number }
+  | { below: number }
+  | { equals: number }
+  | { outside: { low: number; high: number } }
+  | { is: string };
+
+/** What "normal" looked like, for rules that learn it (`change`). */
+export interface Baseline {
+  level: number;
+  spread: number;
+  samples: number;
+  window_nanos: number;
+}
 
 export interface Evidence {
   series: string;
@@ -45,6 +58,12 @@ export interface Evidence {
   peak: number;
   since: Timestamp;
   samples: number;
+  baseline?: Baseline;
+  /** When a `trend` rule predicts the crossing. */
+  predicted_at?: Timestamp;
+  window_nanos?: number;
+  /** A text observation: a state, a matched log line, a deploy. */
+  text?: string;
 }
 
 export interface Trigger {
@@ -54,6 +73,7 @@ export interface Trigger {
   fired_at: Timestamp;
   summary: string;
   evidence: Evidence[];
+  labels?: Record<string, string>;
 }
 
 /**
@@ -73,11 +93,13 @@ export interface IncidentDetail extends IncidentSummary {
   series: SeriesData[];
 }
 
-/** The limit of a condition, whichever comparison it is. */
-export function conditionLimit(condition: Condition): number {
-  if ('above' in condition) return condition.above;
-  if ('below' in condition) return condition.below;
-  return condition.equals;
+/** The limits of a condition to draw on a chart: one line, two for a band, none for a text state. */
+export function conditionLimits(condition: Condition): number[] {
+  if ('above' in condition) return [condition.above];
+  if ('below' in condition) return [condition.below];
+  if ('equals' in condition) return [condition.equals];
+  if ('outside' in condition) return [condition.outside.low, condition.outside.high];
+  return [];
 }
 
 /** An API call that failed, with text fit to show people. */

@@ -3,7 +3,7 @@
 // Only types are imported from uplot here; views/incident.ts creates the charts.
 
 import type uPlot from 'uplot';
-import { conditionLimit, type Evidence, type SeriesData } from './api';
+import { conditionLimits, type Evidence, type SeriesData } from './api';
 import { formatBytes, formatCondition, formatNumber, formatPercent, formatRelative, formatValue } from './format';
 
 export const COLORS = {
@@ -238,7 +238,8 @@ export function buildChart(input: ChartInput): ChartSpec {
   const unit = series.unit;
   const [xs, ys] = toColumns(series, firedAt);
 
-  const threshold = evidence ? conditionLimit(evidence.condition) : null;
+  // A band draws its lower edge, labelled with both; a text state draws no line.
+  const threshold = evidence ? (conditionLimits(evidence.condition)[0] ?? null) : null;
   const overlays: Overlays = {
     markerX: 0,
     threshold,

@@ -108,6 +108,8 @@ describe('numbers and units', () => {
     expect(formatCondition({ above: 80 }, 'percent')).toBe('above 80%');
     expect(formatCondition({ below: 256 * 1024 ** 2 }, 'bytes')).toBe('below 256 MiB');
     expect(formatCondition({ equals: 0 }, 'count')).toBe('equal to 0');
+    expect(formatCondition({ outside: { low: 10, high: 90 } }, 'percent')).toBe('outside 10% – 90%');
+    expect(formatCondition({ is: 'throttling' }, 'state')).toBe('“throttling”');
   });
 });
 

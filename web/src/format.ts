@@ -109,7 +109,12 @@ export function formatValue(value: number | null | undefined, unit: string): str
 export function formatCondition(condition: Condition, unit: string): string {
   if ('above' in condition) return `above ${formatValue(condition.above, unit)}`;
   if ('below' in condition) return `below ${formatValue(condition.below, unit)}`;
-  return `equal to ${formatValue(condition.equals, unit)}`;
+  if ('equals' in condition) return `equal to ${formatValue(condition.equals, unit)}`;
+  if ('outside' in condition) {
+    const { low, high } = condition.outside;
+    return `outside ${formatValue(low, unit)} – ${formatValue(high, unit)}`;
+  }
+  return `“${condition.is}”`;
 }
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');

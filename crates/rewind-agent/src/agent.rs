@@ -1,6 +1,7 @@
 //! The agent's main loop: sample, detect, capture, upload.
 
 use std::{
+    collections::HashMap,
     future::Future,
     path::PathBuf,
     sync::{
@@ -10,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use rewind_detect::Engine;
+use rewind_detect::{Decision, Engine, Signal, SignalKind};
 use rewind_model::{IncidentSummary, Sample, Timestamp, Trigger};
 use tokio::{
     sync::{Notify, mpsc},
@@ -163,6 +164,10 @@ pub async fn run_with(
     Ok(())
 }
 
+/// Pending rules remembered for their capture window; beyond this (a
+/// wildcard rule over thousands of series) captures start at the trip.
+const MAX_PENDING_RULES: usize = 4096;
+
 /// Batches waiting for the hub; beyond this collectors' batches are dropped.
 const BATCH_QUEUE: usize = 1024;
 
@@ -177,7 +182,11 @@ struct Hub<'a> {
     event_ring: EventRing,
     engine: Engine,
     pending: Vec<PendingCapture>,
-    writers: JoinSet<Result<PathBuf>>,
+    /// Rules pending with a capture to come, by (rule, subject): since when.
+    pending_since: HashMap<(String, String), Timestamp>,
+    /// How far before a trip the ring still holds data when its bundle is written.
+    pre_limit: i64,
+    writers: JoinSet<Result<(PathBuf, String)>>,
     telemetry: Telemetry,
     stats: Option<Arc<AgentStats>>,
     readings: u64,
@@ -190,7 +199,18 @@ impl<'a> Hub<'a> {
         wake_uploader: Arc<Notify>,
         events: Events,
     ) -> Self {
-        let keep = nanos(config.ring.window) + nanos(config.ring.post_trigger);
+        // The ring keeps the longest pre-window plus the longest post-window
+        // any rule asks for, so per-rule windows are honoured.
+        let rules = config.rules.rules();
+        let pre = rules
+            .iter()
+            .filter_map(|r| r.capture.pre_nanos)
+            .fold(nanos(config.ring.window), i64::max);
+        let post = rules
+            .iter()
+            .filter_map(|r| r.capture.post_nanos)
+            .fold(nanos(config.ring.post_trigger), i64::max);
+        let keep = pre.saturating_add(post);
         Self {
             config,
             spool,
@@ -200,6 +220,8 @@ impl<'a> Hub<'a> {
             event_ring: EventRing::new(keep, config.ring.event_bytes),
             engine: Engine::new(&config.rules),
             pending: Vec::new(),
+            pending_since: HashMap::new(),
+            pre_limit: pre,
             writers: JoinSet::new(),
             telemetry: Telemetry::default(),
             stats: None,
@@ -218,7 +240,7 @@ impl<'a> Hub<'a> {
             tokio::select! {
                 Some(batch) = batches.recv() => self.ingest(batch),
                 _ = tick.tick() => {
-                    self.write_due(Timestamp::now());
+                    self.tick(Timestamp::now());
                     self.publish_stats();
                 }
                 Some(done) = self.writers.join_next() => self.written(done),
@@ -233,6 +255,14 @@ impl<'a> Hub<'a> {
         while let Some(done) = self.writers.join_next().await {
             self.written(done);
         }
+    }
+
+    /// Time passes: rules that hold on silence are evaluated, and captures
+    /// whose post-window has passed are written.
+    fn tick(&mut self, now: Timestamp) {
+        let signals = self.engine.advance(now);
+        self.signals(signals);
+        self.write_due(now);
     }
 
     fn publish_stats(&self) {
@@ -263,23 +293,77 @@ impl<'a> Hub<'a> {
             }
             let sample = Sample::new(batch.ts, reading.value);
             self.ring.push(&reading.series, &reading.unit, sample);
-            for trigger in self.engine.observe(&reading.series, sample) {
-                self.tripped(trigger);
-            }
+            let signals = self.engine.observe(&reading.series, sample);
+            self.signals(signals);
         }
         for event in batch.events {
+            let signals = self.engine.observe_event(&event);
+            self.signals(signals);
             self.event_ring.push(event);
         }
     }
 
-    fn tripped(&mut self, trigger: Trigger) {
+    /// Acts on what the engine reports: captures, dry runs, suppressed
+    /// trips, and the lifecycle in the log.
+    fn signals(&mut self, signals: Vec<Signal>) {
+        for signal in signals {
+            let key = (signal.rule.clone(), signal.subject.clone());
+            match (signal.kind, signal.decision) {
+                (SignalKind::Pending, Decision::Capture) => {
+                    tracing::info!(rule = %signal.rule, subject = %signal.subject, "rule pending");
+                    if self.pending_since.len() < MAX_PENDING_RULES {
+                        self.pending_since.insert(key, signal.since);
+                    }
+                }
+                (SignalKind::Pending, _) => {
+                    tracing::info!(rule = %signal.rule, subject = %signal.subject, "rule pending");
+                }
+                (SignalKind::Cancelled, _) => {
+                    self.pending_since.remove(&key);
+                    tracing::info!(rule = %signal.rule, subject = %signal.subject, "pending rule cleared before its duration");
+                }
+                (SignalKind::Resolved, _) => {
+                    tracing::info!(rule = %signal.rule, subject = %signal.subject, "rule resolved");
+                }
+                (SignalKind::Firing, decision) => {
+                    let since = self.pending_since.remove(&key);
+                    let Some(trigger) = signal.trigger else { continue };
+                    match decision {
+                        Decision::Capture => self.tripped(trigger, since),
+                        Decision::Nothing => {}
+                        Decision::DryRun => {
+                            tracing::warn!(rule = %trigger.rule, severity = %trigger.severity, summary = %trigger.summary, "dry run: the rule tripped; nothing captured or sent");
+                        }
+                        Decision::Suppressed(why) => {
+                            let suppressed = self.engine.stats().suppressed.get(&trigger.rule).copied().unwrap_or(0);
+                            tracing::warn!(rule = %trigger.rule, summary = %trigger.summary, reason = ?why, suppressed, "rule tripped; capture suppressed by its budget");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Schedules the bundle of a trip: the rule's own pre/post windows
+    /// (defaults from the agent's ring), reaching back to when the rule went
+    /// pending, within what the ring holds.
+    fn tripped(&mut self, trigger: Trigger, pending_since: Option<Timestamp>) {
         tracing::warn!(rule = %trigger.rule, severity = %trigger.severity, summary = %trigger.summary, "rule tripped");
         let ring = &self.config.ring;
-        self.pending.push(PendingCapture::new(
-            trigger.clone(),
-            nanos(ring.window),
-            nanos(ring.post_trigger),
-        ));
+        let rule = self.config.rules.rule(&trigger.rule);
+        let capture = rule.map(|r| &r.capture);
+        let pre = capture
+            .and_then(|c| c.pre_nanos)
+            .unwrap_or(nanos(ring.window));
+        let post = capture
+            .and_then(|c| c.post_nanos)
+            .unwrap_or(nanos(ring.post_trigger));
+        let fired = trigger.fired_at;
+        let start = pending_since.unwrap_or(fired).min(fired).add_nanos(-pre);
+        let mut pending = PendingCapture::new(trigger.clone(), pre, post);
+        pending.window.start = start.max(fired.add_nanos(-self.pre_limit));
+        pending.series = capture.map(|c| c.series.clone()).unwrap_or_default();
+        self.pending.push(pending);
         self.events.send(AgentEvent::Tripped(trigger));
     }
 
@@ -295,16 +379,28 @@ impl<'a> Hub<'a> {
 
     /// Writes a bundle off the loop (zip and fsync are blocking work).
     fn start_write(&mut self, capture: PendingCapture) {
+        let rule = capture.trigger.rule.clone();
         let frozen = Frozen::take(&self.ring, capture);
         let (spool, device) = (self.spool.clone(), self.config.device_id.clone());
         self.writers
-            .spawn_blocking(move || frozen.write(&spool, &device));
+            .spawn_blocking(move || frozen.write(&spool, &device).map(|path| (path, rule)));
     }
 
-    fn written(&self, done: std::result::Result<Result<PathBuf>, tokio::task::JoinError>) {
+    fn written(
+        &self,
+        done: std::result::Result<Result<(PathBuf, String)>, tokio::task::JoinError>,
+    ) {
         match done {
-            Ok(Ok(path)) => {
+            Ok(Ok((path, rule))) => {
                 tracing::info!(bundle = %path.display(), "bundle written");
+                let keep = self
+                    .config
+                    .rules
+                    .rule(&rule)
+                    .map_or(5, |r| r.max_bundles as usize);
+                for old in self.spool.rotate(&rewind_bundle::rule_slug(&rule), keep) {
+                    tracing::info!(bundle = %old.display(), rule = %rule, keep, "rotated an old bundle of this rule out of the spool");
+                }
                 self.events.send(AgentEvent::BundleWritten(path));
                 self.wake_uploader.notify_one();
             }
@@ -340,11 +436,14 @@ mod tests {
     use super::*;
 
     fn config(max_series: usize) -> AgentConfig {
-        let rules = rewind_detect::RuleSet::parse(
+        with_rules(
+            max_series,
             "triggers:\n  - name: hot\n    type: metric_threshold\n    metric: s.0\n    threshold: { above: 5 }\n    severity: high\n",
-            "t.yaml",
         )
-        .unwrap();
+    }
+
+    fn with_rules(max_series: usize, yaml: &str) -> AgentConfig {
+        let rules = rewind_detect::RuleSet::parse(yaml, "t.yaml").unwrap();
         let mut c = AgentConfig::new(
             rewind_model::DeviceId::new("t").unwrap(),
             "unused".into(),
@@ -416,5 +515,72 @@ mod tests {
             hub.telemetry.problem_counts().get("system/meminfo"),
             Some(&1)
         );
+    }
+
+    fn ms(t: i64) -> Timestamp {
+        Timestamp::from_unix_millis(t)
+    }
+
+    #[test]
+    fn a_rules_capture_settings_shape_its_bundle_and_reach_back_to_pending() {
+        let config = with_rules(
+            10,
+            "triggers:\n  - name: hot\n    type: metric_threshold\n    metric: s.0\n    threshold: { above: 5 }\n    duration: 3\n    severity: high\n    capture: { pre: 2, post: 1, series: [\"s.1\"] }\n",
+        );
+        let mut hub = hub(&config);
+        for t in 0..=3 {
+            hub.ingest(batch(10_000 + t * 1000, &[("s.0", 9.0), ("s.1", 1.0), ("s.2", 1.0)]));
+        }
+        let [capture] = hub.pending.as_slice() else {
+            panic!("one capture expected: {:?}", hub.pending)
+        };
+        assert_eq!(capture.trigger.fired_at, ms(13_000));
+        assert_eq!(
+            (capture.window.start, capture.window.end),
+            (ms(8_000), ms(14_000)),
+            "2 s before the rule went pending at 10 s, to 1 s after it fired"
+        );
+        let frozen = Frozen::take(&hub.ring, capture.clone());
+        let names = frozen.series_names();
+        assert_eq!(names, ["s.0", "s.1"], "the evidence series and the chosen ones");
+    }
+
+    #[test]
+    fn dry_run_rules_and_cooldowns_capture_nothing() {
+        let config = with_rules(
+            10,
+            "triggers:\n  - name: quiet\n    type: metric_threshold\n    metric: s.0\n    threshold: { above: 5 }\n    severity: high\n    dry_run: true\n  - name: flappy\n    type: metric_threshold\n    metric: s.1\n    threshold: { above: 5 }\n    severity: high\n    cooldown: 60\n",
+        );
+        let mut hub = hub(&config);
+        for (t, v) in [(0, 9.0), (1000, 1.0), (2000, 9.0), (3000, 1.0), (70_000, 9.0)] {
+            hub.ingest(batch(t, &[("s.0", v), ("s.1", v)]));
+        }
+        let fired: Vec<_> = hub
+            .pending
+            .iter()
+            .map(|c| (c.trigger.rule.as_str(), c.trigger.fired_at))
+            .collect();
+        assert_eq!(
+            fired,
+            [("flappy", ms(0)), ("flappy", ms(70_000))],
+            "the dry-run rule never captures; the trip at 2 s is inside the cooldown"
+        );
+        assert_eq!(hub.engine.stats().suppressed.get("flappy"), Some(&1));
+        assert_eq!(hub.engine.stats().fired.get("quiet"), Some(&3));
+    }
+
+    #[test]
+    fn silence_trips_absent_rules_on_the_tick() {
+        let config = with_rules(
+            10,
+            "triggers:\n  - name: silent\n    type: absent\n    metric: s.1\n    after: 2\n    severity: high\n",
+        );
+        let mut hub = hub(&config);
+        hub.ingest(batch(0, &[("s.1", 1.0)]));
+        hub.tick(ms(1_500));
+        assert!(hub.pending.is_empty());
+        hub.tick(ms(2_100));
+        assert_eq!(hub.pending.len(), 1);
+        assert_eq!(hub.pending[0].trigger.rule, "silent");
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use rewind_bundle::{BundleInput, SeriesInput};
+use rewind_detect::Pattern;
 use rewind_model::{BundleId, DeviceId, TimeRange, Timestamp, Trigger};
 
 use crate::{Ring, Spool};
@@ -12,6 +13,9 @@ use crate::{Ring, Spool};
 pub(crate) struct PendingCapture {
     pub trigger: Trigger,
     pub window: TimeRange,
+    /// The series to keep (the rule's `capture.series`); empty keeps all.
+    /// The series the trigger's evidence names are always kept.
+    pub series: Vec<Pattern>,
 }
 
 impl PendingCapture {
@@ -21,7 +25,18 @@ impl PendingCapture {
             start: trigger.fired_at.add_nanos(-pre_nanos),
             end: trigger.fired_at.add_nanos(post_nanos),
         };
-        Self { trigger, window }
+        Self {
+            trigger,
+            window,
+            series: Vec::new(),
+        }
+    }
+
+    /// Whether the bundle keeps series `name`.
+    fn keeps(&self, name: &str) -> bool {
+        self.series.is_empty()
+            || self.series.iter().any(|p| p.matches(name))
+            || self.trigger.evidence.iter().any(|e| e.series.as_str() == name)
     }
 
     /// The same capture ending at `now` at the latest (used at shutdown).
@@ -49,6 +64,7 @@ impl Frozen {
         let series = ring
             .snapshot(capture.window)
             .into_iter()
+            .filter(|(name, _, _)| capture.keeps(name.as_str()))
             .map(|(name, unit, samples)| SeriesInput {
                 name,
                 unit: unit.into_owned(),
@@ -56,6 +72,12 @@ impl Frozen {
             })
             .collect();
         Self { capture, series }
+    }
+
+    /// The names of the series the bundle will hold.
+    #[cfg(test)]
+    pub(crate) fn series_names(&self) -> Vec<&str> {
+        self.series.iter().map(|s| s.name.as_str()).collect()
     }
 
     /// Writes the bundle into the spool; returns its path.

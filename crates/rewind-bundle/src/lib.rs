@@ -48,6 +48,7 @@
 //!     fired_at: t(5_000),
 //!     summary: "cpu.total.busy_pct above 90 for 5 s (peak 99.5)".into(),
 //!     evidence: vec![],
+//!     labels: Default::default(),
 //! };
 //! let series = [SeriesInput {
 //!     name: SeriesName::new("cpu.total.busy_pct")?,
@@ -92,5 +93,5 @@ pub use manifest::{
 };
 pub use read::{Bundle, read_bundle};
 pub use write::{
-    BundleInput, SeriesInput, TEMP_PREFIX, WrittenBundle, file_name, write_bundle, write_bundle_to,
+    BundleInput, SeriesInput, TEMP_PREFIX, WrittenBundle, file_name, rule_slug, write_bundle, write_bundle_to,
 };

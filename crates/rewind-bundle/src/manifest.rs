@@ -330,6 +330,7 @@ mod tests {
             fired_at: Timestamp::from_unix_millis(0),
             summary: "cpu hot".into(),
             evidence: vec![],
+            labels: Default::default(),
         };
         let err = m.trigger.check_matches(&trigger).unwrap_err();
         assert!(

@@ -152,11 +152,19 @@ pub fn file_name(fired_at: Timestamp, rule: &str) -> String {
     format!(
         "incident_{}_{}.zip",
         t.strftime("%Y%m%dT%H%M%SZ"),
-        slug(rule)
+        rule_slug(rule)
     )
 }
 
-fn slug(rule: &str) -> String {
+/// The part of a bundle's file name that names its rule: `rule` in
+/// lowercase `[a-z0-9-]`, at most 48 characters, never empty. The agent
+/// uses it to find a rule's bundles when it rotates them.
+///
+/// ```
+/// assert_eq!(rewind_bundle::rule_slug("CPU saturated!"), "cpu-saturated");
+/// ```
+#[must_use]
+pub fn rule_slug(rule: &str) -> String {
     let mut out = String::new();
     for c in rule.chars() {
         if c.is_ascii_alphanumeric() {

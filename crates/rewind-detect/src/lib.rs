@@ -54,8 +54,13 @@
 
 mod engine;
 mod error;
+pub mod kinds;
+mod pattern;
 mod rules;
+mod words;
 
-pub use engine::Engine;
+pub use engine::{Decision, Engine, EngineStats, RuleStatus, Signal, SignalKind, Suppression};
 pub use error::{Problem, RulesError};
-pub use rules::{Rule, RuleKind, RuleSet};
+pub use kinds::RuleKind;
+pub use pattern::Pattern;
+pub use rules::{Budgets, Capture, Rule, RuleSet};

@@ -3,24 +3,30 @@
 //! Parsing runs in two passes. [`raw`] turns the YAML text into a lenient
 //! tree that remembers the line and column of every node; [`validate`] walks
 //! that tree, checks every field of every rule, and either builds the
-//! [`Rule`]s or returns every problem it found.
+//! [`Rule`]s or returns every problem it found. The fields every rule has
+//! are checked in [`common`]; each rule type checks its own in
+//! [`crate::kinds`].
 
-mod check;
-mod raw;
-mod suggest;
-mod threshold;
+pub(crate) mod check;
+mod common;
+pub(crate) mod raw;
+pub(crate) mod suggest;
 mod validate;
 
-use rewind_model::{Comparison, SeriesName, Severity};
+use std::collections::BTreeMap;
 
-use crate::RulesError;
+use rewind_model::{SeriesName, Severity};
+
+use crate::{Pattern, RuleKind, RulesError};
 
 /// A validated set of detection rules, read from one rules file.
 ///
-/// Rule names are unique and the list is never empty.
+/// Rule names are unique, the list is never empty, and every rule a
+/// composite rule names exists (without cycles).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
     rules: Vec<Rule>,
+    budgets: Budgets,
 }
 
 /// One validated detection rule.
@@ -32,24 +38,65 @@ pub struct Rule {
     pub severity: Severity,
     /// Free text from the rules file, if any.
     pub description: Option<String>,
+    /// `labels:` from the rules file, copied onto every trigger.
+    pub labels: BTreeMap<String, String>,
+    /// How long, in nanoseconds, the condition must hold before the rule
+    /// fires (`duration:`; 0 fires at once). Until then the rule is pending.
+    pub duration_nanos: i64,
+    /// `dry_run: true`: the rule is evaluated and its trips logged, but it
+    /// captures and notifies nothing.
+    pub dry_run: bool,
+    /// After a capture, further trips of this rule capture nothing for this
+    /// long (`cooldown:`, default 120 s); they are counted as suppressed.
+    pub cooldown_nanos: i64,
+    /// At most this many of this rule's bundles are kept on the agent
+    /// (`max_bundles:`, default 5); the oldest is rotated out.
+    pub max_bundles: u32,
+    /// What the rule's bundles hold.
+    pub capture: Capture,
     /// What the rule watches and when it fires.
     pub kind: RuleKind,
 }
 
-/// What a rule watches and when it fires, by rule type.
+/// What a rule's bundle holds: `capture:` in the rules file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Capture {
+    /// Seconds of history before the trip (`pre:`), in nanoseconds; `None`
+    /// uses the agent's ring window.
+    pub pre_nanos: Option<i64>,
+    /// Seconds recorded after the trip (`post:`), in nanoseconds; `None`
+    /// uses the agent's `post_trigger`.
+    pub post_nanos: Option<i64>,
+    /// The series to include (`series:`); empty means every series.
+    pub series: Vec<Pattern>,
+    /// The event and log sources to include (`logs:`); empty means all.
+    pub logs: Vec<Pattern>,
+    /// Start recording the post-trip window as soon as the rule is pending
+    /// (`on_pending: true`, the default), so it is already running when the
+    /// rule confirms; a pending rule that clears drops its capture.
+    pub on_pending: bool,
+}
+
+/// Budgets over all rules: `budgets:` at the top of the rules file.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RuleKind {
-    /// `type: metric_threshold`: fires once when `metric` has met `condition`
-    /// on consecutive samples for at least `duration_nanos`.
-    MetricThreshold {
-        /// The series watched.
-        metric: SeriesName,
-        /// The comparison each sample must meet.
-        condition: Comparison,
-        /// How long, in nanoseconds, the condition must hold without a break
-        /// before the rule fires; 0 fires on the first sample that meets it.
-        duration_nanos: i64,
-    },
+pub struct Budgets {
+    /// Trips of rules with a severity below this are warnings (`warning_below:`,
+    /// default `high`): they draw on their own budget.
+    pub warning_below: Severity,
+    /// At most this many warning captures (`warnings:`, default 3) …
+    pub warnings: u32,
+    /// … per this window (`per:`, default 600 s), in nanoseconds.
+    pub warning_window_nanos: i64,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Self {
+            warning_below: Severity::High,
+            warnings: 3,
+            warning_window_nanos: 600_000_000_000,
+        }
+    }
 }
 
 impl RuleSet {
@@ -68,8 +115,8 @@ impl RuleSet {
             problems,
         };
         let root = raw::parse(yaml).map_err(|problem| error(vec![problem]))?;
-        let rules = validate::validate(&root, yaml).map_err(error)?;
-        Ok(Self { rules })
+        let (rules, budgets) = validate::validate(&root, yaml).map_err(error)?;
+        Ok(Self { rules, budgets })
     }
 
     /// The rules, in file order.
@@ -78,72 +125,43 @@ impl RuleSet {
         &self.rules
     }
 
-    /// Every series some rule watches, sorted and without duplicates.
+    /// The rule named `name`.
+    #[must_use]
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// The budgets over all rules.
+    #[must_use]
+    pub fn budgets(&self) -> &Budgets {
+        &self.budgets
+    }
+
+    /// Every series name some rule watches without wildcards, sorted and
+    /// without duplicates (wildcard patterns are in [`Self::watched_patterns`]).
     #[must_use]
     pub fn watched_series(&self) -> Vec<SeriesName> {
-        let mut names: Vec<SeriesName> =
-            self.rules.iter().map(|r| r.kind.series().clone()).collect();
+        let mut names: Vec<SeriesName> = self
+            .watched_patterns()
+            .into_iter()
+            .filter(|p| p.is_literal())
+            .filter_map(|p| SeriesName::new(p.as_str()).ok())
+            .collect();
         names.sort();
         names.dedup();
         names
     }
-}
 
-impl RuleKind {
-    /// The rule type as written in the rules file, e.g. `metric_threshold`.
+    /// Every series pattern some rule watches, sorted and without duplicates.
     #[must_use]
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::MetricThreshold { .. } => threshold::TYPE,
-        }
-    }
-
-    /// The series this rule watches.
-    #[must_use]
-    pub fn series(&self) -> &SeriesName {
-        match self {
-            Self::MetricThreshold { metric, .. } => metric,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use rewind_model::{Comparison, Severity};
-
-    use super::*;
-
-    #[test]
-    fn the_demo_rules_parse() {
-        let yaml = include_str!("../../../examples/rules/demo.yaml");
-        let set = RuleSet::parse(yaml, "examples/rules/demo.yaml").unwrap();
-        let [cpu, memory] = set.rules() else {
-            panic!("{set:?}")
-        };
-
-        assert_eq!(cpu.name, "CPU saturated");
-        assert_eq!(cpu.severity, Severity::High);
-        assert_eq!(
-            cpu.kind,
-            RuleKind::MetricThreshold {
-                metric: SeriesName::new("cpu.total.busy_pct").unwrap(),
-                condition: Comparison::Above(70.0),
-                duration_nanos: 2_000_000_000,
-            }
-        );
-        assert_eq!(memory.name, "Memory nearly exhausted");
-        assert_eq!(memory.severity, Severity::Critical);
-        assert_eq!(
-            memory.kind,
-            RuleKind::MetricThreshold {
-                metric: SeriesName::new("memory.available_bytes").unwrap(),
-                condition: Comparison::Below(52_428_800.0),
-                duration_nanos: 5_000_000_000,
-            }
-        );
-        assert_eq!(
-            set.watched_series(),
-            vec![cpu.kind.series().clone(), memory.kind.series().clone()]
-        );
+    pub fn watched_patterns(&self) -> Vec<Pattern> {
+        let mut patterns: Vec<Pattern> = self
+            .rules
+            .iter()
+            .filter_map(|r| r.kind.series().cloned())
+            .collect();
+        patterns.sort();
+        patterns.dedup();
+        patterns
     }
 }

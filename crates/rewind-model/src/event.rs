@@ -28,6 +28,9 @@ pub enum EventKind {
     NodeMissing,
     /// A node or peer was seen (first heartbeat or back after missing).
     NodeSeen,
+    /// A new version was deployed (fields `service`, `version`): what
+    /// `after_deploy` rules and release-regression checks measure from.
+    Deploy,
     /// Anything else a custom stream reports, named by the stream.
     Custom(String),
 }
@@ -43,6 +46,7 @@ impl fmt::Display for EventKind {
             Self::IoError => f.write_str("io_error"),
             Self::NodeMissing => f.write_str("node_missing"),
             Self::NodeSeen => f.write_str("node_seen"),
+            Self::Deploy => f.write_str("deploy"),
             Self::Custom(name) => write!(f, "custom:{name}"),
         }
     }

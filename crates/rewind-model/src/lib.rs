@@ -29,4 +29,4 @@ pub use incident::{IncidentStatus, IncidentSummary};
 pub use sample::{Sample, SeriesName, SeriesNameError};
 pub use severity::{Severity, UnknownSeverity};
 pub use time::{TimeRange, Timestamp};
-pub use trigger::{Comparison, Evidence, Trigger};
+pub use trigger::{Baseline, Comparison, Evidence, Trigger};

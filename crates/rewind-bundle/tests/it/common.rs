@@ -34,14 +34,8 @@ impl Fixture {
             severity: Severity::High,
             fired_at: t(5_000),
             summary: "cpu.total.busy_pct above 90 for 5 s (peak 99.5)".into(),
-            evidence: vec![Evidence {
-                series: name.clone(),
-                condition: Comparison::Above(90.0),
-                observed: 97.25,
-                peak: 99.5,
-                since: t(0),
-                samples: 50,
-            }],
+            evidence: vec![Evidence::new(name.clone(), Comparison::Above(90.0), 97.25, 99.5, t(0), 50)],
+            labels: Default::default(),
         };
         let tricky = [
             -1.5,

@@ -5,7 +5,10 @@ use serde_saphyr::Location;
 
 use super::raw::{Node, Value, position, sanitize};
 use super::suggest;
-use crate::Problem;
+use crate::{Pattern, Problem};
+
+/// The longest duration that fits in `i64` nanoseconds (about 292 years).
+const MAX_SECONDS: f64 = 9_223_372_036.0;
 
 /// Collects problems while the tree is checked.
 #[derive(Debug)]
@@ -187,6 +190,146 @@ impl<'y> Checker<'y> {
                 );
             }
         }
+        None
+    }
+
+    /// A duration in seconds (`field: 2.5`) as nanoseconds: a finite number,
+    /// not negative (and above zero unless `zero_ok`), without a unit.
+    pub(crate) fn seconds(
+        &mut self,
+        node: &Node,
+        field: &str,
+        example: &str,
+        zero_ok: bool,
+    ) -> Option<i64> {
+        if let Value::Text(text) = &node.value
+            && let Some(secs) = text
+                .trim()
+                .strip_suffix('s')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+        {
+            let message = format!(
+                "`{field}` must be a number of seconds, found the text `{}`",
+                sanitize(text)
+            );
+            let hint = format!("write the seconds without a unit: `{field}: {secs}`");
+            self.report(&node.referenced, message, hint);
+            return None;
+        }
+        let secs = self.number(node, field, example)?;
+        if secs < 0.0 || (!zero_ok && secs == 0.0) {
+            let what = if secs < 0.0 {
+                "must not be negative"
+            } else {
+                "must be more than 0"
+            };
+            let message = format!("`{field}` {what}, found {}", self.snippet(node));
+            let or_zero = if zero_ok { ", or 0" } else { "" };
+            let hint = format!("give a number of seconds, e.g. `{example}`{or_zero}");
+            self.report(&node.referenced, message, hint);
+            return None;
+        }
+        if secs > MAX_SECONDS {
+            let message = format!("`{field}` is too long: {} seconds", self.snippet(node));
+            let hint = format!("use at most {MAX_SECONDS} seconds (about 292 years)");
+            self.report(&node.referenced, message, hint);
+            return None;
+        }
+        #[allow(clippy::cast_possible_truncation)] // range checked above
+        Some((secs * 1e9).round() as i64)
+    }
+
+    /// A whole number in `min..=max`, the value of field `field`.
+    pub(crate) fn count(&mut self, node: &Node, field: &str, min: u32, max: u32) -> Option<u32> {
+        if let Value::Int(n) = node.value
+            && let Ok(n) = u32::try_from(n)
+            && (min..=max).contains(&n)
+        {
+            return Some(n);
+        }
+        let found = self.describe(node);
+        self.report(
+            &node.referenced,
+            format!("`{field}` must be a whole number from {min} to {max}, found {found}"),
+            format!("write e.g. `{field}: {}`", min.max(3).min(max)),
+        );
+        None
+    }
+
+    /// A boolean, the value of field `field`.
+    pub(crate) fn boolean(&mut self, node: &Node, field: &str) -> Option<bool> {
+        if let Value::Bool(b) = node.value {
+            return Some(b);
+        }
+        let found = self.describe(node);
+        self.report(
+            &node.referenced,
+            format!("`{field}` must be `true` or `false`, found {found}"),
+            format!("write `{field}: true` or `{field}: false`"),
+        );
+        None
+    }
+
+    /// A name pattern (`disk.*.used_pct`): text of 1–200 characters without
+    /// control characters or spaces.
+    pub(crate) fn pattern(&mut self, node: &Node, field: &str, example: &str) -> Option<Pattern> {
+        let text = self.text(node, field)?;
+        if !text.is_empty()
+            && text.len() <= 200
+            && !text.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Some(Pattern::new(text));
+        }
+        self.report(
+            &node.referenced,
+            format!("invalid name pattern `{}` in `{field}`", sanitize(text)),
+            format!(
+                "write a name of at most 200 characters without spaces, where `*` matches \
+                 anything, e.g. `{field}: {example}`"
+            ),
+        );
+        None
+    }
+
+    /// A list of name patterns, or a single one.
+    pub(crate) fn patterns(
+        &mut self,
+        node: &Node,
+        field: &str,
+        example: &str,
+    ) -> Option<Vec<Pattern>> {
+        match &node.value {
+            Value::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for item in items {
+                    match self.pattern(item, field, example) {
+                        Some(p) => out.push(p),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(out)
+            }
+            _ => self.pattern(node, field, example).map(|p| vec![p]),
+        }
+    }
+
+    /// The mapping's entries of `node`, the value of field `field`; reports anything else.
+    pub(crate) fn mapping<'n>(
+        &mut self,
+        node: &'n Node,
+        field: &str,
+        example: &str,
+    ) -> Option<&'n [(Node, Node)]> {
+        if let Value::Map(entries) = &node.value {
+            return Some(entries);
+        }
+        let found = self.describe(node);
+        self.report(
+            &node.referenced,
+            format!("`{field}` must be a mapping, found {found}"),
+            format!("write e.g. `{example}`"),
+        );
         None
     }
 

@@ -3,38 +3,33 @@
 
 use std::collections::HashMap;
 
-use rewind_model::Severity;
 use serde_saphyr::Location;
 
 use super::check::{Checker, Fields};
+use super::common;
 use super::raw::{Node, Value, position, sanitize};
-use super::{suggest, threshold};
+use super::suggest;
+use crate::kinds::{TYPES, TypeSpec};
+use crate::rules::Budgets;
 use crate::{Problem, Rule};
 
 /// The rules file versions this crate reads.
 const VERSION: i128 = 1;
 /// Top-level fields.
-const TOP_FIELDS: &[&str] = &["version", "triggers"];
-/// Fields every rule has, whatever its type.
-const COMMON_FIELDS: &[&str] = &["name", "type", "severity", "description"];
-/// Rule types that can be evaluated today.
-const SUPPORTED_TYPES: &[&str] = &[threshold::TYPE];
-/// Rule types from the product documents that are not implemented yet.
-const PLANNED_TYPES: &[&str] = &["topic_rate", "node_status"];
+const TOP_FIELDS: &[&str] = &["version", "triggers", "budgets"];
 
-/// Checks the whole document; returns the rules, or every problem found.
-pub(crate) fn validate(root: &Node, yaml: &str) -> Result<Vec<Rule>, Vec<Problem>> {
+/// Checks the whole document; returns the rules and budgets, or every problem found.
+pub(crate) fn validate(root: &Node, yaml: &str) -> Result<(Vec<Rule>, Budgets), Vec<Problem>> {
     let mut ck = Checker::new(yaml);
-    let rules = document(&mut ck, root);
+    let (rules, budgets) = document(&mut ck, root);
     let problems = ck.finish();
-    if problems.is_empty() {
-        Ok(rules)
-    } else {
-        Err(problems)
+    match budgets {
+        Some(budgets) if problems.is_empty() => Ok((rules, budgets)),
+        _ => Err(problems),
     }
 }
 
-fn document(ck: &mut Checker<'_>, root: &Node) -> Vec<Rule> {
+fn document(ck: &mut Checker<'_>, root: &Node) -> (Vec<Rule>, Option<Budgets>) {
     let entries = match &root.value {
         Value::Map(entries) => entries,
         Value::Null => {
@@ -43,7 +38,7 @@ fn document(ck: &mut Checker<'_>, root: &Node) -> Vec<Rule> {
                 "the rules file is empty",
                 "add a `triggers:` list of rules; see docs/rules.md",
             );
-            return Vec::new();
+            return (Vec::new(), None);
         }
         _ => {
             let found = ck.describe(root);
@@ -55,18 +50,21 @@ fn document(ck: &mut Checker<'_>, root: &Node) -> Vec<Rule> {
                 message,
                 "start the file with `triggers:`; see docs/rules.md",
             );
-            return Vec::new();
+            return (Vec::new(), None);
         }
     };
     let fields = ck.fields(entries, TOP_FIELDS);
     if let Some(version) = fields.get("version") {
         check_version(ck, version);
     }
+    let budgets = fields
+        .get_some("budgets")
+        .map_or(Some(Budgets::default()), |n| common::budgets(ck, n));
     let hint = "add a `triggers:` list of rules; see docs/rules.md";
     let Some(list) = ck.required(&fields, &root.referenced, "triggers", hint) else {
-        return Vec::new();
+        return (Vec::new(), budgets);
     };
-    triggers(ck, list)
+    (triggers(ck, list), budgets)
 }
 
 fn check_version(ck: &mut Checker<'_>, version: &Node) {
@@ -97,7 +95,7 @@ fn triggers(ck: &mut Checker<'_>, list: &Node) -> Vec<Rule> {
             "add at least one rule; see docs/rules.md",
         );
     }
-    let mut rules = Vec::with_capacity(items.len());
+    let mut rules: Vec<(Rule, Location)> = Vec::with_capacity(items.len());
     let mut first_use: HashMap<&str, Location> = HashMap::new();
     for item in items {
         let (name, rule) = rule(ck, item);
@@ -113,9 +111,87 @@ fn triggers(ck: &mut Checker<'_>, list: &Node) -> Vec<Rule> {
             }
             first_use.insert(name, at);
         }
-        rules.extend(rule);
+        rules.extend(rule.map(|r| (r, at_of(item))));
     }
-    rules
+    check_references(ck, &rules);
+    rules.into_iter().map(|(rule, _)| rule).collect()
+}
+
+fn at_of(item: &Node) -> Location {
+    item.referenced
+}
+
+/// Composite rules must name rules that exist, not themselves, and not in a cycle.
+fn check_references(ck: &mut Checker<'_>, rules: &[(Rule, Location)]) {
+    let names: Vec<&str> = rules.iter().map(|(r, _)| r.name.as_str()).collect();
+    for (rule, at) in rules {
+        for child in rule.kind.children() {
+            if child == &rule.name {
+                ck.report(
+                    at,
+                    format!("rule `{}` refers to itself", sanitize(&rule.name)),
+                    "a composite rule combines other rules: name those",
+                );
+            } else if !names.contains(&child.as_str()) {
+                let hint = match suggest::closest(child, &names) {
+                    Some(close) => format!("did you mean `{close}`? "),
+                    None => String::new(),
+                };
+                ck.report(
+                    at,
+                    format!(
+                        "rule `{}` refers to `{}`, which is not a rule in this file",
+                        sanitize(&rule.name),
+                        sanitize(child)
+                    ),
+                    format!(
+                        "{hint}name a rule defined in this file (rule names are case-sensitive)"
+                    ),
+                );
+            }
+        }
+    }
+    // Cycles: depth-first search over the references, from each rule.
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut state = vec![0_u8; rules.len()]; // 0 new, 1 on the path, 2 done
+    for start in 0..rules.len() {
+        let mut stack = vec![(start, 0_usize)];
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if *next == 0 {
+                if state[node] == 2 {
+                    stack.pop();
+                    continue;
+                }
+                state[node] = 1;
+            }
+            let children = rules[node].0.kind.children();
+            if let Some(child) = children.get(*next) {
+                *next += 1;
+                let Some(&c) = index.get(child.as_str()) else {
+                    continue;
+                };
+                if state[c] == 1 {
+                    if c != node {
+                        let (rule, at) = &rules[node];
+                        ck.report(
+                            at,
+                            format!(
+                                "rules `{}` and `{}` refer to each other in a cycle",
+                                sanitize(&rule.name),
+                                sanitize(child)
+                            ),
+                            "a composite rule cannot depend on itself, even through others",
+                        );
+                    }
+                } else if state[c] == 0 {
+                    stack.push((c, 0));
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
 }
 
 /// One rule's name with its position (checked even when the rest of the
@@ -130,36 +206,71 @@ fn rule<'n>(ck: &mut Checker<'_>, item: &'n Node) -> (Option<(&'n str, Location)
         );
         return (None, None);
     };
-    let fields = ck.fields(entries, &known_fields());
     let at = &item.referenced;
+    // Look at `type:` first, to know which fields belong.
+    let declared_type = entries
+        .iter()
+        .find_map(|(k, v)| match (&k.value, &v.value) {
+            (Value::Text(k), Value::Text(t)) if k == "type" => Some(t.as_str()),
+            _ => None,
+        });
+    let names: Vec<&str> = TYPES.iter().map(|s| s.name).collect();
+    let spec = declared_type
+        .and_then(|t| {
+            names
+                .contains(&t)
+                .then_some(t)
+                .or_else(|| suggest::closest(t, &names))
+        })
+        .and_then(|t| TYPES.iter().find(|s| s.name == t));
+    let fields = ck.fields(entries, &known_fields(spec));
     let name = rule_name(ck, &fields, at);
     let declared = rule_type(ck, &fields, at);
-    let severity = severity(ck, &fields, at);
-    let description = description(ck, &fields);
-    // Check the type's fields even when the type is wrong, to report all
+    let common = common::common(ck, &fields, at);
+    // Check the type's fields even when the type is misspelt, to report all
     // problems at once; only a valid type gives a rule.
     let kind = match declared {
-        Declared::Supported => threshold::validate(ck, &fields, at, true),
-        Declared::Misspelt => threshold::validate(ck, &fields, at, true).and(None),
-        Declared::Other => threshold::validate(ck, &fields, at, false).and(None),
+        Declared::Supported(spec) => (spec.validate)(ck, &fields, at, true),
+        Declared::Misspelt(spec) => (spec.validate)(ck, &fields, at, true).and(None),
+        Declared::Other => None,
     };
     let rule = (|| {
         let name = name?.0.to_owned();
+        let common = common?;
         Some(Rule {
             name,
-            severity: severity?,
-            description: description?,
+            severity: common.severity,
+            description: common.description,
+            labels: common.labels,
+            duration_nanos: common.duration_nanos,
+            dry_run: common.dry_run,
+            cooldown_nanos: common.cooldown_nanos,
+            max_bundles: common.max_bundles,
+            capture: common.capture,
             kind: kind?,
         })
     })();
     (name, rule)
 }
 
-/// The fields a rule may have. With one rule type there is one list; when
-/// more types arrive, pick the declared type's fields, and the union of all
-/// types' fields when the type is unknown or missing (so typos are still caught).
-fn known_fields() -> Vec<&'static str> {
-    [COMMON_FIELDS, threshold::FIELDS].concat()
+/// The fields a rule may have: the common ones and its type's; with an
+/// unknown or missing type, every type's (so typos are still caught).
+fn known_fields(spec: Option<&TypeSpec>) -> Vec<&'static str> {
+    let mut fields = common::FIELDS.to_vec();
+    match spec {
+        Some(spec) => fields.extend_from_slice(spec.fields),
+        None => {
+            for spec in TYPES {
+                fields.extend(
+                    spec.fields
+                        .iter()
+                        .filter(|f| !fields.contains(f))
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+    }
+    fields
 }
 
 fn rule_name<'n>(
@@ -178,21 +289,21 @@ fn rule_name<'n>(
 }
 
 /// What a rule's `type:` says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Declared {
     /// A type this crate evaluates.
-    Supported,
-    /// Reported: a misspelling of the (only) supported type, whose fields are
-    /// checked as if it were spelt right.
-    Misspelt,
-    /// Reported: missing, not text, planned, or unknown; the fields that are
-    /// present are still checked, but none is required.
+    Supported(&'static TypeSpec),
+    /// Reported: a misspelling of a type, whose fields are checked as if it
+    /// were spelt right (present ones only).
+    Misspelt(&'static TypeSpec),
+    /// Reported: missing, not text, or unknown.
     Other,
 }
 
 /// Checks the rule's `type:`, reporting anything but a supported type.
 fn rule_type(ck: &mut Checker<'_>, fields: &Fields<'_>, at: &Location) -> Declared {
-    let supported = SUPPORTED_TYPES.join(", ");
+    let names: Vec<&str> = TYPES.iter().map(|s| s.name).collect();
+    let supported = names.join(", ");
     let hint = format!("add `type:` with one of the supported types: {supported}");
     let Some(node) = ck.required(fields, at, "type", &hint) else {
         return Declared::Other;
@@ -200,19 +311,11 @@ fn rule_type(ck: &mut Checker<'_>, fields: &Fields<'_>, at: &Location) -> Declar
     let Some(ty) = ck.text(node, "type") else {
         return Declared::Other;
     };
-    if SUPPORTED_TYPES.contains(&ty) {
-        return Declared::Supported;
+    if let Some(spec) = TYPES.iter().find(|s| s.name == ty) {
+        return Declared::Supported(spec);
     }
     let hint = format!("supported types are: {supported}");
-    if PLANNED_TYPES.contains(&ty) {
-        ck.report(
-            &node.referenced,
-            format!("rule type `{ty}` is not supported yet"),
-            hint,
-        );
-        return Declared::Other;
-    }
-    let close = suggest::closest(ty, SUPPORTED_TYPES);
+    let close = suggest::closest(ty, &names);
     let hint = match close {
         Some(close) => format!("did you mean `{close}`? {hint}"),
         None => hint,
@@ -222,44 +325,7 @@ fn rule_type(ck: &mut Checker<'_>, fields: &Fields<'_>, at: &Location) -> Declar
         format!("unknown rule type `{}`", sanitize(ty)),
         hint,
     );
-    if close.is_some() {
-        Declared::Misspelt
-    } else {
-        Declared::Other
-    }
-}
-
-fn severity(ck: &mut Checker<'_>, fields: &Fields<'_>, at: &Location) -> Option<Severity> {
-    let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
-    let choices = format!("one of {}", names.join(", "));
-    let node = ck.required(
-        fields,
-        at,
-        "severity",
-        &format!("add `severity:` with {choices}"),
-    )?;
-    let found = match &node.value {
-        Value::Text(text) => match text.parse::<Severity>() {
-            Ok(severity) => return Some(severity),
-            Err(_) => format!(" `{}`", sanitize(text)),
-        },
-        _ => format!(": found {}", ck.describe(node)),
-    };
-    let hint = match &node.value {
-        Value::Text(text) => {
-            suggest::closest(text, &names).map(|close| format!("did you mean `{close}`? "))
-        }
-        _ => None,
-    };
-    let hint = format!("{}use {choices}", hint.unwrap_or_default());
-    ck.report(&node.referenced, format!("unknown severity{found}"), hint);
-    None
-}
-
-/// `Some(None)` when absent; `None` when present but invalid.
-fn description(ck: &mut Checker<'_>, fields: &Fields<'_>) -> Option<Option<String>> {
-    match fields.get_some("description") {
-        None => Some(None),
-        Some(node) => ck.text(node, "description").map(|t| Some(t.to_owned())),
-    }
+    close
+        .and_then(|c| TYPES.iter().find(|s| s.name == c))
+        .map_or(Declared::Other, Declared::Misspelt)
 }

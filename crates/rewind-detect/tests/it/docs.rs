@@ -1,5 +1,6 @@
 //! `docs/rules.md` stays true: its examples parse, or fail, as it says.
 
+use crate::Fired as _;
 use rewind_detect::{Engine, RuleSet};
 use rewind_model::{Sample, SeriesName, Timestamp};
 
@@ -40,7 +41,7 @@ fn the_evaluation_example_fires_where_the_doc_says() {
         .enumerate()
     {
         let ts = Timestamp::from_unix_millis(i64::try_from(secs).unwrap() * 1000);
-        for trigger in engine.observe(&cpu, Sample::new(ts, busy)) {
+        for trigger in engine.observe(&cpu, Sample::new(ts, busy)).fired() {
             fired.push((secs, trigger.summary));
         }
     }

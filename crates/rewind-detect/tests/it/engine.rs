@@ -1,5 +1,8 @@
 //! The engine's `metric_threshold` semantics, sample by sample.
 
+use std::collections::BTreeMap;
+
+use crate::Fired as _;
 use rewind_detect::{Engine, RuleSet};
 use rewind_model::{Comparison, Evidence, Sample, SeriesName, Severity, Timestamp, Trigger};
 
@@ -31,7 +34,7 @@ fn run(engine: &mut Engine, name: &str, samples: &[(f64, f64)]) -> Vec<(f64, Str
     let s = series(name);
     let mut fired = Vec::new();
     for &(secs, value) in samples {
-        for trigger in engine.observe(&s, Sample::new(at(secs), value)) {
+        for trigger in engine.observe(&s, Sample::new(at(secs), value)).fired() {
             assert_eq!(trigger.fired_at, at(secs));
             fired.push((secs, trigger.rule));
         }
@@ -130,12 +133,20 @@ fn samples_going_back_in_time_are_ignored() {
 }
 
 #[test]
-fn samples_at_the_same_time_count() {
+fn samples_repeating_a_timestamp_are_dropped_and_counted() {
+    // The first sample at 1.0 s wins: a repeat can neither clear nor re-fire.
     let rules = [("now", "cpu", "above: 80", 0.0)];
-    assert_eq!(
-        fires_at(&rules, &[(1.0, 90.0), (1.0, 10.0), (1.0, 90.0)]),
-        [1.0, 1.0]
+    let mut e = engine(&rules);
+    let fired = run(
+        &mut e,
+        "cpu",
+        &[(1.0, 90.0), (1.0, 10.0), (1.0, 90.0), (2.0, 95.0)],
     );
+    assert_eq!(fired, [(1.0, "now".to_owned())]);
+    assert_eq!(e.stats().late_samples, 2);
+    let mut e = engine(&rules);
+    let fired = run(&mut e, "cpu", &[(1.0, 10.0), (1.0, 90.0), (2.0, 90.0)]);
+    assert_eq!(fired, [(2.0, "now".to_owned())]);
 }
 
 #[test]
@@ -218,7 +229,7 @@ fn the_trigger_carries_the_evidence_and_a_sentence() {
         (2.5, 60.0),
         (3.0, 10.0),
     ] {
-        fired.extend(e.observe(&s, Sample::new(at(secs), value)));
+        fired.extend(e.observe(&s, Sample::new(at(secs), value)).fired());
     }
     let expected = Trigger {
         rule: "low memory".into(),
@@ -226,14 +237,15 @@ fn the_trigger_carries_the_evidence_and_a_sentence() {
         severity: Severity::High,
         fired_at: at(2.5),
         summary: "mem stayed below 100 for 1.5 s (peak 20.5, now 60)".into(),
-        evidence: vec![Evidence {
-            series: s,
-            condition: Comparison::Below(100.0),
-            observed: 60.0,
-            peak: 20.5,
-            since: at(1.0),
-            samples: 3,
-        }],
+        evidence: vec![Evidence::new(
+            s,
+            Comparison::Below(100.0),
+            60.0,
+            20.5,
+            at(1.0),
+            3,
+        )],
+        labels: BTreeMap::new(),
     };
     assert_eq!(fired, [expected]);
 }
@@ -241,9 +253,11 @@ fn the_trigger_carries_the_evidence_and_a_sentence() {
 #[test]
 fn an_immediate_trigger_says_what_the_value_was() {
     let mut e = engine(&[("now", "cpu", "above: 80", 0.0)]);
-    let fired = e.observe(&series("cpu"), Sample::new(at(0.0), 96.1));
+    let fired = e
+        .observe(&series("cpu"), Sample::new(at(0.0), 96.1))
+        .fired();
     assert_eq!(fired[0].summary, "cpu was above 80 (now 96.1)");
     let mut e = engine(&[("exact", "cpu", "equals: 3", 0.0)]);
-    let fired = e.observe(&series("cpu"), Sample::new(at(0.0), 3.0));
+    let fired = e.observe(&series("cpu"), Sample::new(at(0.0), 3.0)).fired();
     assert_eq!(fired[0].summary, "cpu was equal to 3 (now 3)");
 }

@@ -1,6 +1,7 @@
 //! Properties: hostile rules files never panic, valid ones round-trip, and
 //! the engine fires at most once per unbroken run.
 
+use crate::Fired as _;
 use proptest::prelude::*;
 use rewind_detect::{Engine, RuleKind, RuleSet};
 use rewind_model::{Comparison, Sample, SeriesName, Timestamp};
@@ -59,14 +60,14 @@ proptest! {
         }
         let set = RuleSet::parse(&yaml, "gen.yaml").map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
         for (rule, (metric, op, limit, secs)) in set.rules().iter().zip(&rules) {
-            let condition = [Comparison::Above(*limit), Comparison::Below(*limit), Comparison::Equals(*limit)][usize::from(*op)];
+            let condition = [Comparison::Above(*limit), Comparison::Below(*limit), Comparison::Equals(*limit)][usize::from(*op)].clone();
             #[allow(clippy::cast_possible_truncation)]
-            let expected = RuleKind::MetricThreshold {
-                metric: SeriesName::new(metric.as_str()).unwrap(),
-                condition,
-                duration_nanos: (secs * 1e9).round() as i64,
+            let RuleKind::Threshold(threshold) = &rule.kind else {
+                return Err(TestCaseError::fail(format!("{:?}", rule.kind)));
             };
-            prop_assert_eq!(&rule.kind, &expected);
+            prop_assert_eq!(threshold.metric.as_str(), metric.as_str());
+            prop_assert_eq!(&threshold.condition, &condition);
+            prop_assert_eq!(rule.duration_nanos, (secs * 1e9).round() as i64);
         }
     }
 
@@ -89,7 +90,7 @@ proptest! {
         let mut broken_since_last_fire = true;
         for (dt_ms, value) in steps {
             now += dt_ms; // negative steps send samples back in time
-            let fired = engine.observe(&m, Sample::new(Timestamp::from_unix_millis(now), value));
+            let fired = engine.observe(&m, Sample::new(Timestamp::from_unix_millis(now), value)).fired();
             if latest.is_some_and(|l| now < l) {
                 prop_assert!(fired.is_empty(), "a late sample fired");
                 continue;

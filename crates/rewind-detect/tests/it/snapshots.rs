@@ -1,5 +1,6 @@
 //! Snapshots of what people read: rendered rules errors and triggers.
 
+use crate::Fired as _;
 use std::fmt::Write as _;
 
 use rewind_detect::{Engine, RuleSet};
@@ -89,8 +90,8 @@ fn the_demo_rules_over_a_scripted_incident() {
         } else {
             2e9
         };
-        fired.extend(engine.observe(&cpu, Sample::new(ts, busy)));
-        fired.extend(engine.observe(&mem, Sample::new(ts, available)));
+        fired.extend(engine.observe(&cpu, Sample::new(ts, busy)).fired());
+        fired.extend(engine.observe(&mem, Sample::new(ts, available)).fired());
     }
     insta::assert_snapshot!(render(t0, &fired));
 }

@@ -20,11 +20,11 @@ fn rule_types() {
             "did you mean `metric_threshold`?",
         ),
         case(
-            "planned type",
-            with("metric_threshold", "topic_rate"),
+            "a far-off type",
+            with("metric_threshold", "gauge"),
             (3, 11),
-            "rule type `topic_rate` is not supported yet",
-            "supported types are: metric_threshold",
+            "unknown rule type `gauge`",
+            "supported types are: metric_threshold, topic_rate, absent,",
         ),
         case(
             "type not text",
@@ -106,7 +106,8 @@ fn unknown_fields() {
             with("duration: 2.0", "colour: red"),
             (7, 5),
             "unknown field `colour`",
-            "the fields here are: name, type, severity, description, metric, threshold, duration",
+            "the fields here are: name, type, severity, description, labels, duration, dry_run, \
+             cooldown, max_bundles, capture, metric, threshold, hysteresis, max_gap",
         ),
         case(
             "in the threshold",

@@ -10,7 +10,7 @@ fn durations() {
             with("2.0", "-1"),
             (7, 15),
             "`duration` must not be negative, found `-1`",
-            "or 0 to fire at once",
+            "give a number of seconds, e.g. `duration: 2.0`, or 0",
         ),
         case(
             "NaN",
@@ -51,8 +51,8 @@ fn durations() {
             "empty",
             with("2.0", ""),
             (7, 13),
-            "`duration` must be a number, found nothing",
-            "duration: 2.0",
+            "field `duration` has no value",
+            "give `duration:` a value or remove the line",
         ),
         case(
             "too long",
@@ -107,14 +107,14 @@ fn thresholds() {
             "no comparison",
             with(threshold, "threshold: {}"),
             (5, 16),
-            "`threshold` needs one of `above`, `below` or `equals`",
+            "`threshold` needs one of `above`, `below`, `equals` or `outside`",
             "threshold: { above: 80 }",
         ),
         case(
             "a bare number",
             with(threshold, "threshold: 80"),
             (5, 16),
-            "`threshold` must be a mapping with one of `above`, `below` or `equals`, found the number `80`",
+            "`threshold` must be a mapping with one of `above`, `below`, `equals` or `outside`, found the number `80`",
             "threshold: { above: 80 }",
         ),
         case(
