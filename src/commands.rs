@@ -8,7 +8,7 @@ mod rules;
 mod server;
 mod shutdown;
 
-use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command, RulesCommand};
+use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command};
 
 /// Runs `command` to completion.
 pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -20,9 +20,10 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
             None => agent::run(args.run).await,
         },
         Command::Bench(BenchCommand::Agent { seconds, json }) => bench::agent(seconds, json).await,
+        Command::Bench(BenchCommand::Rules(args)) => bench::rules(&args),
         Command::Server(args) => server::run(args).await,
         Command::Demo(args) => demo::run(args).await,
-        Command::Rules(RulesCommand::Check { file }) => rules::check(&file),
+        Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),
     }
 }

@@ -1,6 +1,8 @@
 //! `rewind bench …`: Rewind's own costs, measured on this machine, each
 //! next to a baseline measured in the same run.
 
+mod rules;
+
 use std::{
     collections::VecDeque,
     io::Write as _,
@@ -12,6 +14,8 @@ use rewind_agent::{AgentConfig, AgentStats, Ring, collect::CollectorsConfig};
 use rewind_detect::RuleSet;
 use rewind_model::{DeviceId, Sample, SeriesName, Timestamp};
 use serde::Serialize;
+
+pub(crate) use self::rules::run as rules;
 
 /// A rule on a series nobody produces: the engine runs, nothing trips.
 const QUIET_RULES: &str = "triggers:\n  - name: bench\n    type: metric_threshold\n    metric: bench.never\n    threshold: { above: 0 }\n    severity: info\n";

@@ -7,3 +7,4 @@ mod cli;
 mod e2e;
 mod layering;
 mod proc;
+mod rules_cli;

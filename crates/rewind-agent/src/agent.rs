@@ -327,7 +327,9 @@ impl<'a> Hub<'a> {
                 }
                 (SignalKind::Firing, decision) => {
                     let since = self.pending_since.remove(&key);
-                    let Some(trigger) = signal.trigger else { continue };
+                    let Some(trigger) = signal.trigger else {
+                        continue;
+                    };
                     match decision {
                         Decision::Capture => self.tripped(trigger, since),
                         Decision::Nothing => {}
@@ -335,7 +337,13 @@ impl<'a> Hub<'a> {
                             tracing::warn!(rule = %trigger.rule, severity = %trigger.severity, summary = %trigger.summary, "dry run: the rule tripped; nothing captured or sent");
                         }
                         Decision::Suppressed(why) => {
-                            let suppressed = self.engine.stats().suppressed.get(&trigger.rule).copied().unwrap_or(0);
+                            let suppressed = self
+                                .engine
+                                .stats()
+                                .suppressed
+                                .get(&trigger.rule)
+                                .copied()
+                                .unwrap_or(0);
                             tracing::warn!(rule = %trigger.rule, summary = %trigger.summary, reason = ?why, suppressed, "rule tripped; capture suppressed by its budget");
                         }
                     }
@@ -529,7 +537,10 @@ mod tests {
         );
         let mut hub = hub(&config);
         for t in 0..=3 {
-            hub.ingest(batch(10_000 + t * 1000, &[("s.0", 9.0), ("s.1", 1.0), ("s.2", 1.0)]));
+            hub.ingest(batch(
+                10_000 + t * 1000,
+                &[("s.0", 9.0), ("s.1", 1.0), ("s.2", 1.0)],
+            ));
         }
         let [capture] = hub.pending.as_slice() else {
             panic!("one capture expected: {:?}", hub.pending)
@@ -542,7 +553,11 @@ mod tests {
         );
         let frozen = Frozen::take(&hub.ring, capture.clone());
         let names = frozen.series_names();
-        assert_eq!(names, ["s.0", "s.1"], "the evidence series and the chosen ones");
+        assert_eq!(
+            names,
+            ["s.0", "s.1"],
+            "the evidence series and the chosen ones"
+        );
     }
 
     #[test]
@@ -552,7 +567,13 @@ mod tests {
             "triggers:\n  - name: quiet\n    type: metric_threshold\n    metric: s.0\n    threshold: { above: 5 }\n    severity: high\n    dry_run: true\n  - name: flappy\n    type: metric_threshold\n    metric: s.1\n    threshold: { above: 5 }\n    severity: high\n    cooldown: 60\n",
         );
         let mut hub = hub(&config);
-        for (t, v) in [(0, 9.0), (1000, 1.0), (2000, 9.0), (3000, 1.0), (70_000, 9.0)] {
+        for (t, v) in [
+            (0, 9.0),
+            (1000, 1.0),
+            (2000, 9.0),
+            (3000, 1.0),
+            (70_000, 9.0),
+        ] {
             hub.ingest(batch(t, &[("s.0", v), ("s.1", v)]));
         }
         let fired: Vec<_> = hub

@@ -36,7 +36,11 @@ impl PendingCapture {
     fn keeps(&self, name: &str) -> bool {
         self.series.is_empty()
             || self.series.iter().any(|p| p.matches(name))
-            || self.trigger.evidence.iter().any(|e| e.series.as_str() == name)
+            || self
+                .trigger
+                .evidence
+                .iter()
+                .any(|e| e.series.as_str() == name)
     }
 
     /// The same capture ending at `now` at the latest (used at shutdown).

@@ -13,6 +13,7 @@
 
 mod agent;
 mod capture;
+pub mod catalogue;
 pub mod collect;
 pub mod config;
 mod error;

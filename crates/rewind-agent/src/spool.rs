@@ -77,7 +77,9 @@ impl Spool {
         for path in mine.into_iter().take(excess) {
             match fs_err::remove_file(&path) {
                 Ok(()) => removed.push(path),
-                Err(err) => tracing::warn!(error = %err, "cannot rotate an old bundle out of the spool"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot rotate an old bundle out of the spool")
+                }
             }
         }
         removed
@@ -157,9 +159,16 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["incident_20261123T100000Z_cpu-hot.zip", "incident_20261123T100001Z_cpu-hot-2.zip"]
+            [
+                "incident_20261123T100000Z_cpu-hot.zip",
+                "incident_20261123T100001Z_cpu-hot-2.zip"
+            ]
         );
-        assert_eq!(spool.pending().len(), 4, "other rules' bundles are untouched");
+        assert_eq!(
+            spool.pending().len(),
+            4,
+            "other rules' bundles are untouched"
+        );
         assert!(spool.rotate("cpu-hot", 2).is_empty());
     }
 }

@@ -93,5 +93,6 @@ pub use manifest::{
 };
 pub use read::{Bundle, read_bundle};
 pub use write::{
-    BundleInput, SeriesInput, TEMP_PREFIX, WrittenBundle, file_name, rule_slug, write_bundle, write_bundle_to,
+    BundleInput, SeriesInput, TEMP_PREFIX, WrittenBundle, file_name, rule_slug, write_bundle,
+    write_bundle_to,
 };

@@ -36,23 +36,26 @@ impl Pattern {
     /// Whether `name` matches the whole pattern.
     #[must_use]
     pub fn matches(&self, name: &str) -> bool {
-        let mut parts = self.text.split('*');
-        // `split` always yields at least one part.
-        let first = parts.next().unwrap_or_default();
-        let Some(mut rest) = name.strip_prefix(first) else {
+        // No allocation: this runs for every (series, rule) pair the first
+        // time a series is seen.
+        let Some((head, last)) = self.text.rsplit_once('*') else {
+            return self.text == name;
+        };
+        let (first, middle) = head.split_once('*').unwrap_or((head, ""));
+        let Some(rest) = name.strip_prefix(first) else {
             return false;
         };
-        let parts: Vec<&str> = parts.collect();
-        let Some((last, middle)) = parts.split_last() else {
-            return rest.is_empty(); // no `*` at all
-        };
-        for part in middle {
+        if rest.len() < last.len() || !rest.ends_with(last) {
+            return false;
+        }
+        let mut rest = &rest[..rest.len() - last.len()];
+        for part in middle.split('*') {
             match rest.find(part) {
                 Some(i) => rest = &rest[i + part.len()..],
                 None => return false,
             }
         }
-        rest.len() >= last.len() && rest.ends_with(last)
+        true
     }
 }
 

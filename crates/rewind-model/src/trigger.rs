@@ -192,7 +192,10 @@ mod tests {
         assert_eq!(json, r#"{"above":90.0}"#);
         let json = serde_json::to_string(&Comparison::Is("throttling".into())).unwrap();
         assert_eq!(json, r#"{"is":"throttling"}"#);
-        let band = Comparison::Outside { low: 1.0, high: 2.0 };
+        let band = Comparison::Outside {
+            low: 1.0,
+            high: 2.0,
+        };
         let json = serde_json::to_string(&band).unwrap();
         assert_eq!(json, r#"{"outside":{"low":1.0,"high":2.0}}"#);
     }

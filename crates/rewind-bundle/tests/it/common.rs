@@ -34,7 +34,14 @@ impl Fixture {
             severity: Severity::High,
             fired_at: t(5_000),
             summary: "cpu.total.busy_pct above 90 for 5 s (peak 99.5)".into(),
-            evidence: vec![Evidence::new(name.clone(), Comparison::Above(90.0), 97.25, 99.5, t(0), 50)],
+            evidence: vec![Evidence::new(
+                name.clone(),
+                Comparison::Above(90.0),
+                97.25,
+                99.5,
+                t(0),
+                50,
+            )],
             labels: Default::default(),
         };
         let tricky = [

@@ -102,7 +102,14 @@ pub(crate) fn bundle(n: usize) -> Vec<u8> {
         severity: Severity::High,
         fired_at: t(5_000),
         summary: "cpu.total.busy_pct stayed above 70 for 2.0 s (peak 99.5, now 98)".into(),
-        evidence: vec![Evidence::new(SeriesName::new("cpu.total.busy_pct").unwrap(), Comparison::Above(70.0), 98.0, 99.5, t(3_000), 21)],
+        evidence: vec![Evidence::new(
+            SeriesName::new("cpu.total.busy_pct").unwrap(),
+            Comparison::Above(70.0),
+            98.0,
+            99.5,
+            t(3_000),
+            21,
+        )],
         labels: Default::default(),
     };
     let samples = (0..n)

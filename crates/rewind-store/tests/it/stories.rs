@@ -17,7 +17,14 @@ fn new_incident(device: &str, at_ms: i64, severity: Severity) -> NewIncident {
             severity,
             fired_at,
             summary: "cpu.total.busy_pct stayed above 80 for 2.0 s (peak 99, now 97)".into(),
-            evidence: vec![Evidence::new(SeriesName::new("cpu.total.busy_pct").unwrap(), Comparison::Above(80.0), 97.0, 99.0, fired_at.add_nanos(-2_000_000_000), 21)],
+            evidence: vec![Evidence::new(
+                SeriesName::new("cpu.total.busy_pct").unwrap(),
+                Comparison::Above(80.0),
+                97.0,
+                99.0,
+                fired_at.add_nanos(-2_000_000_000),
+                21,
+            )],
             labels: Default::default(),
         },
         window: TimeRange {
