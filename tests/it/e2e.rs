@@ -169,6 +169,47 @@ fn the_demo_stores_an_incident_and_exits_zero() {
         "{stdout}"
     );
     assert!(stdout.contains("dashboard: http://127.0.0.1:"), "{stdout}");
+
+    // The stored bundle replays through the demo rules: the recorded rule
+    // fires again, at the recorded time.
+    let bundle = find_zip(&dir.path().join("server")).expect("the server stored the bundle");
+    let out = rewind(&[
+        "rules",
+        "test",
+        "examples/rules/demo.yaml",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--expect-fire",
+        "CPU saturated",
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .output()
+    .unwrap();
+    let replay = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{replay}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        replay.contains("Original trigger \"CPU saturated\" fired at the recorded time (+0.0 s)."),
+        "{replay}"
+    );
+}
+
+/// The first `*.zip` under `dir`, depth first.
+fn find_zip(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_zip(&path) {
+                return Some(found);
+            }
+        } else if path.extension().is_some_and(|e| e == "zip") {
+            return Some(path);
+        }
+    }
+    None
 }
 
 #[test]
