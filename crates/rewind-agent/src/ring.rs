@@ -1,19 +1,52 @@
 //! The pre-incident ring buffer: per series, the samples of the last
 //! `window`, oldest dropped first, compressed as in Facebook's Gorilla
 //! (Pelkonen et al., VLDB 2015): timestamps as delta-of-delta, values as the
-//! XOR with the previous value. The agent's series at 10 Hz take about 2.3
+//! XOR with the previous value. The agent's series at 10 Hz take about 2.5
 //! bytes a sample instead of 16 (the `shapes` test prints the figures).
+//!
+//! # Maintenance
+//!
+//! [`Ring::push`] only appends to its series' open block; the slow work is
+//! left to [`Ring::maintain`], which the owner calls regularly between
+//! pushes (the agent's hub: at its 100 ms tick):
+//!
+//! - a push whose sample starts a new block (a later time slot, or 4096
+//!   samples) swaps in the series' spare block, reserved in advance, and
+//!   queues the full one; `maintain` seals it (exact-size streams, timestamp
+//!   column shared with the other series);
+//! - a push moves the window but not the series' edge cursor (see below):
+//!   `maintain` moves it, and frees the blocks that left the window whole
+//!   (dead blocks);
+//! - `maintain` prepares the room the next pushes take: it grows the open
+//!   blocks' streams ahead of them, and gives a spare block to the series
+//!   whose next push may start a new block before the maintenance after
+//!   next (judged from the series' push interval and how far time moved
+//!   between the last two maintenances).
+//!
+//! Answers never depend on it: [`Ring::snapshot`], [`Ring::len`] and the
+//! rest read a queued block as they read sealed ones, and find the edge of
+//! now from the last maintenance's, so they are the same whether `maintain`
+//! ran or not (the model test interleaves it at random, or never calls it).
+//! Only costs do: without it a push that starts a block allocates the new
+//! one, and one that finds a block still queued frees the dead blocks and
+//! seals that one itself, so memory stays bounded (the memory and sharing
+//! tests run rings never maintained too). [`Ring::memory_bytes`] counts
+//! everything held: queued, dead and spare blocks included.
 //!
 //! # Layout
 //!
 //! ```text
 //! Ring        { keep: {window, slot = window / 6},
 //!               series: Vec<{name, next-push guess, SeriesRing}> sorted by name,
-//!               shared: the TimeBlocks sealed in the newest slot, for reuse }
-//! SeriesRing  { unit, sealed: VecDeque<Block>, open: OpenBlock }
+//!               shared: the TimeBlocks sealed in the newest slot, for reuse,
+//!               maintained_at: the newest timestamp at the last maintain }
+//! SeriesRing  { unit, sealed: VecDeque<Block>, queued: Option<Box<OpenBlock>>,
+//!               open: OpenBlock, spare: Option<Box<OpenBlock>>,
+//!               dead: blocks wholly out of the window, edge: TimeCursor }
 //! Block       { times: Arc<TimeBlock>, values: Box<[u64]>, last: i64 }  // sealed
 //! TimeBlock   { words: Box<[u64]>, first: i64, last: i64, count: u32 }  // immutable
 //! OpenBlock   { times: TimeWriter, values: BitWriter, codec state, slot }
+//!                                                   // open, queued or spare
 //!
 //! streams: bits, most significant first, packed in u64 words
 //! times  = one ts code for each sample after `first`
@@ -42,15 +75,17 @@
 //!
 //! - Within a series timestamps never decrease: a push older than the newest
 //!   sample held is ignored (an equal timestamp is kept).
-//! - Blocks are in order, the open one last and never empty: every sample of
-//!   a block is no newer than any sample of the next.
+//! - Blocks are in order, sealed then queued then the open one, which is
+//!   never empty: every sample of a block is no newer than any sample of the
+//!   next.
 //! - A block holds the samples of one time slot (`ts.div_euclid(slot)`), at
-//!   most 4096 of them; it is sealed by the first push of a later slot. As
-//!   slots are the same for every series, series pushed with the same
-//!   timestamps seal equal `TimeBlock`s, and the ring keeps one of them
-//!   (shared through the `Arc`; the agent stamps all readings of a tick
-//!   with one clock reading). Sealed streams are exactly sized and never
-//!   change.
+//!   most 4096 of them; it is closed by the first push of a later slot and
+//!   sealed by the next maintenance. As slots are the same for every series,
+//!   series pushed with the same timestamps seal equal `TimeBlock`s, and the
+//!   ring keeps one of them (shared through the `Arc`; the agent stamps all
+//!   readings of a tick with one clock reading). Sealed streams are exactly
+//!   sized and never change; a queued block does not change either, and
+//!   reads the same once sealed.
 //! - Values and timestamps round-trip bit for bit (NaN payloads, -0.0, any
 //!   `i64`): nothing is quantised.
 //!
@@ -58,24 +93,37 @@
 //!
 //! A sample is held while `ts >= newest - window` (`newest`: the newest
 //! sample of its series, the subtraction saturating), exactly as if every
-//! older sample were popped at each push. Storage is coarser: a sealed block
-//! is freed when its *last* sample leaves the window, so only the oldest
-//! block can straddle the edge. Its samples already outside stay in memory
-//! (at most one slot's worth: memory is bounded by the window plus a sixth)
-//! but are invisible: each series keeps a cursor on its oldest sample inside
-//! the window, moved on at each push, which [`Ring::len`] subtracts and
-//! [`Ring::snapshot`] filters by. A series is never removed, even once it
-//! stops being pushed: its last window stays.
+//! older sample were popped at each push. Storage is coarser: a block is
+//! freed once its *last* sample has left the window (by the next
+//! maintenance), so only the oldest live block can straddle the edge. Its
+//! samples already outside stay in memory (at most one slot's worth: memory
+//! is bounded by the window plus a sixth, plus what waits for maintenance)
+//! but are invisible. Each series keeps a cursor on its oldest sample
+//! inside the window as of the last maintenance, and the count of dead
+//! blocks before it; as the window only moves forward, [`Ring::len`] walks
+//! on from there to the edge of now (at 10 Hz and a maintenance every
+//! 100 ms, a sample or so) and subtracts what lies before it, and
+//! [`Ring::snapshot`] filters by time. A series is never removed, even once
+//! it stops being pushed: its last window stays.
 //!
 //! # Cost
 //!
-//! A push is a lookup (usually one name comparison, see `Entry`), a few
-//! shifts into the open block and one timestamp decoded to move the edge;
-//! once a slot it also seals (two exact-size reallocations and a comparison
-//! with the timestamp columns other series sealed in that slot) and may free
-//! the oldest block. About 430 instructions in all, 35 to 45 ns. `len` and
-//! `memory_bytes` only add up per-block counts. A snapshot decodes the
-//! blocks overlapping its range, about 15 ns a sample.
+//! A push is a lookup (usually one name comparison, see `Entry`), one
+//! comparison with the open block's slot end and a few shifts into its
+//! reserved room; once a slot it also swaps the open block for the spare
+//! and queues it (moving a 176-byte struct, two divisions for the new
+//! slot). Nothing is decoded, allocated or sealed on the path when the ring
+//! is maintained: pushes that start a block cost about what the others do,
+//! and the slowest percent are the ones whose codes take the most writes
+//! (on the `bench agent` series, timed with `Instant`, which adds 25 to
+//! 30 ns: p50 about 40 ns and p99 about 65 ns, against 60 and 160 before
+//! this split). `maintain` walks the series: per series the edge moved on
+//! by the samples pushed since the last one and a few comparisons, and once
+//! a slot a seal (two exact-size reallocations and a comparison with the
+//! timestamp columns other series sealed in that slot), the freeing of the
+//! oldest block and a spare's allocation. `len` walks the same few samples
+//! and adds up per-block counts; `memory_bytes` only adds up. A snapshot
+//! decodes the blocks overlapping its range, about 15 ns a sample.
 
 mod bits;
 mod block;
@@ -101,6 +149,8 @@ pub struct Ring {
     /// Index of the series pushed last, whose `next` guesses the next push.
     last: usize,
     shared: SharedTimes,
+    /// The newest timestamp held at the last [`Ring::maintain`].
+    maintained_at: i64,
 }
 
 /// A series and its name. Collectors push their series in the same order
@@ -124,12 +174,14 @@ impl Ring {
             series: Vec::new(),
             last: 0,
             shared: SharedTimes::default(),
+            maintained_at: i64::MIN,
         }
     }
 
-    /// Appends a sample and drops the samples that fell out of the window.
-    /// A sample older than the newest one held is dropped (time never runs
-    /// backwards inside a series). The unit is the one of the first push.
+    /// Appends a sample and drops (from view; from memory at the next
+    /// [`Self::maintain`]) the samples that fell out of the window. A sample older than the newest
+    /// one held is dropped (time never runs backwards inside a series). The
+    /// unit is the one of the first push.
     pub fn push(&mut self, name: &SeriesName, unit: &Unit, sample: Sample) {
         let index = match self.find(name) {
             Ok(index) => {
@@ -149,6 +201,20 @@ impl Ring {
             previous.next = index;
         }
         self.last = index;
+    }
+
+    /// Seals the blocks that pushes filled, frees those that left the window
+    /// and prepares room for the next pushes (see the module docs): the work
+    /// kept off [`Self::push`]. Call it regularly between pushes (the agent:
+    /// every 100 ms); nothing it does changes what the ring answers.
+    pub fn maintain(&mut self) {
+        let newest = self.series.iter().map(|e| e.ring.newest()).max();
+        let newest = newest.unwrap_or(self.maintained_at);
+        let period = newest.saturating_sub(self.maintained_at).max(0);
+        self.maintained_at = newest;
+        for entry in &mut self.series {
+            entry.ring.maintain(self.keep, period, &mut self.shared);
+        }
     }
 
     /// Where `name` is (`Ok`) or would be inserted (`Err`).
@@ -189,7 +255,7 @@ impl Ring {
     /// Total samples held.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.series.iter().map(|e| e.ring.len()).sum()
+        self.series.iter().map(|e| e.ring.len(self.keep)).sum()
     }
 
     /// Whether no sample is held.
@@ -199,8 +265,9 @@ impl Ring {
     }
 
     /// Heap bytes used by sample storage: per series its state, block
-    /// headers and value streams, and each timestamp column once however
-    /// many series share it; allocated capacity, not length. Series names
+    /// headers and value streams, its unsealed blocks (queued, open and
+    /// spare), and each sealed timestamp column once however many series
+    /// share it; allocated capacity, not length. Series names
     /// and allocator overhead are not counted. Cheap: no stream is walked.
     #[must_use]
     pub fn memory_bytes(&self) -> usize {

@@ -19,6 +19,8 @@ pub(super) struct BitWriter {
     /// Words added to the capacity when full: small steps keep the unused
     /// capacity small, which is what the ring is about.
     step: usize,
+    /// `words.len()` at the last [`Self::reserve_ahead`].
+    mark: usize,
 }
 
 impl BitWriter {
@@ -32,6 +34,34 @@ impl BitWriter {
             tail: 0,
             used: 0,
             step: (words / 4).max(2),
+            mark: 0,
+        }
+    }
+
+    /// An empty writer for a stream expected to take about `words` words,
+    /// with room for a quarter of them only: for a block that maintenance
+    /// grows ahead of the pushes (see [`Self::reserve_ahead`]).
+    pub(super) fn with_room_for_a_quarter(words: usize) -> Self {
+        let step = (words / 4).max(2);
+        Self {
+            words: Vec::with_capacity(step + 2),
+            tail: 0,
+            used: 0,
+            step,
+            mark: 0,
+        }
+    }
+
+    /// Makes room, if there is not, for twice the words written since the
+    /// last call (and at least one), so that pushes coming at the same pace
+    /// until the next call do not reallocate. Called off the push path, by
+    /// the ring's maintenance.
+    pub(super) fn reserve_ahead(&mut self) {
+        let len = self.words.len();
+        let want = 2 * len.saturating_sub(self.mark) + 1;
+        self.mark = len;
+        if self.words.capacity() - len < want {
+            self.words.reserve_exact(want.max(self.step));
         }
     }
 

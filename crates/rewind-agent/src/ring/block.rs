@@ -1,6 +1,7 @@
 //! Blocks: one series' samples of one time slot as two Gorilla streams, a
 //! timestamp column (shareable, see [`super::times`]) and a value column.
-//! The open block is being appended to; a sealed block never changes.
+//! The open block is being appended to; once full it waits, unchanged, for
+//! the ring's maintenance to seal it; a sealed block never changes.
 
 use std::sync::Arc;
 
@@ -45,20 +46,29 @@ impl Block {
         Samples::new(self.column().iter(), BitReader::new(&self.values, 0))
     }
 
+    /// Words of its (timestamp, value) streams: what the next block of the
+    /// series likely takes.
+    pub(super) fn words(&self) -> (usize, usize) {
+        (self.times.words(), self.values.len())
+    }
+
     #[cfg(test)]
     pub(super) fn times(&self) -> &Arc<TimeBlock> {
         &self.times
     }
 }
 
-/// The block being appended to. Empty right after a seal.
+/// The block being appended to, or a full one waiting to be sealed. Empty
+/// only as a spare, before its first push.
 #[derive(Debug)]
 pub(super) struct OpenBlock {
     times: TimeWriter,
     values: BitWriter,
     codec: ValueCodec,
-    /// The time slot all its samples are in.
+    /// The time slot all its samples are in, and its last instant: a push
+    /// compares with it rather than dividing.
     slot: i64,
+    slot_last: i64,
 }
 
 impl OpenBlock {
@@ -69,26 +79,46 @@ impl OpenBlock {
             values: BitWriter::with_expected(value_words),
             codec: ValueCodec::starting_at(0),
             slot: 0,
+            slot_last: 0,
         }
     }
 
-    /// Appends a sample of time slot `slot`, no older than the last one;
-    /// the caller seals first when the slot changes.
+    /// An empty block expecting streams of about these sizes in words, with
+    /// room for a quarter of them: a spare, which maintenance grows ahead
+    /// of the pushes once it is opened.
+    pub(super) fn spare(time_words: usize, value_words: usize) -> Self {
+        Self {
+            times: TimeWriter::with_room_for_a_quarter(time_words),
+            values: BitWriter::with_room_for_a_quarter(value_words),
+            codec: ValueCodec::starting_at(0),
+            slot: 0,
+            slot_last: 0,
+        }
+    }
+
+    /// Sets the time slot of the samples to come (and its last instant),
+    /// before the first push.
+    pub(super) fn start_slot(&mut self, slot: i64, last: i64) {
+        (self.slot, self.slot_last) = (slot, last);
+    }
+
+    /// Appends a sample of its time slot, no older than the last one; the
+    /// caller starts a new block first when the slot changes.
     #[inline]
-    pub(super) fn push(&mut self, sample: Sample, slot: i64) {
+    pub(super) fn push(&mut self, sample: Sample) {
         let bits = sample.value.to_bits();
         if self.times.len() == 0 {
             self.values.write(bits, 64);
             self.codec = ValueCodec::starting_at(bits);
-            self.slot = slot;
         } else {
             self.codec.encode(bits, &mut self.values);
         }
         self.times.push(sample.ts.as_unix_nanos());
     }
 
-    pub(super) fn slot(&self) -> i64 {
-        self.slot
+    /// The last instant of its time slot.
+    pub(super) fn slot_last(&self) -> i64 {
+        self.slot_last
     }
 
     /// The newest timestamp (meaningless when empty).
@@ -114,17 +144,33 @@ impl OpenBlock {
         Samples::new(self.column().iter(), self.values.reader())
     }
 
-    /// Seals the samples into a [`Block`], its timestamps shared through
-    /// `shared` when another series sealed the same ones, and leaves this
-    /// block empty. `None` when empty.
-    pub(super) fn seal(&mut self, shared: &mut SharedTimes) -> Option<Block> {
+    /// The delta between its last two timestamps (0 with fewer than two).
+    pub(super) fn last_delta(&self) -> i64 {
+        self.times.last_delta()
+    }
+
+    /// Words of its (timestamp, value) streams, the partly filled tails
+    /// included: what the next block of the series likely takes.
+    pub(super) fn words(&self) -> (usize, usize) {
+        (self.times.full_words() + 1, self.values.full_words() + 1)
+    }
+
+    /// Makes room for the pushes until the next maintenance (see
+    /// [`super::bits::BitWriter::reserve_ahead`]).
+    pub(super) fn reserve_ahead(&mut self) {
+        self.times.reserve_ahead();
+        self.values.reserve_ahead();
+    }
+
+    /// Seals the samples into a [`Block`] with exactly sized streams, its
+    /// timestamps shared through `shared` when another series sealed the
+    /// same ones. `None` when empty.
+    pub(super) fn seal(self, shared: &mut SharedTimes) -> Option<Block> {
         let times = self.times.seal()?;
-        let expected = self.values.full_words() + 1;
-        let values = std::mem::replace(&mut self.values, BitWriter::with_expected(expected));
         Some(Block {
             last: times.last(),
             times: shared.share(self.slot, times),
-            values: values.finish(),
+            values: self.values.finish(),
         })
     }
 }

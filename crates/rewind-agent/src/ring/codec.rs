@@ -80,6 +80,11 @@ impl TimeCodec {
         self.prev
     }
 
+    /// The last delta (0 before the second timestamp; wrapping).
+    pub(super) fn delta(&self) -> i64 {
+        self.delta
+    }
+
     /// Appends `ts`, which the caller guarantees is `>=` the previous one.
     #[inline]
     pub(super) fn encode(&mut self, ts: i64, w: &mut BitWriter) {

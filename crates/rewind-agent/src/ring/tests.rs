@@ -111,22 +111,59 @@ fn a_zero_window_keeps_only_the_newest_instant() {
 
 #[test]
 fn memory_stays_bounded_by_the_window_plus_a_slot() {
-    let name = SeriesName::new("x").unwrap();
-    let mut ring = Ring::new(60 * S);
-    let mut peak_after_warmup = 0;
-    for i in 0..60_000 {
-        let sample = Sample::new(Timestamp::from_unix_nanos(i * S / 10), (i % 7) as f64);
-        ring.push(&name, &"count".into(), sample);
-        if i == 1_200 {
-            peak_after_warmup = ring.memory_bytes();
+    // Maintained at each push as in the agent (one push a hub tick), or never.
+    for maintained in [true, false] {
+        let name = SeriesName::new("x").unwrap();
+        let mut ring = Ring::new(60 * S);
+        let mut peak_after_warmup = 0;
+        for i in 0..60_000 {
+            let sample = Sample::new(Timestamp::from_unix_nanos(i * S / 10), (i % 7) as f64);
+            ring.push(&name, &"count".into(), sample);
+            if maintained {
+                ring.maintain();
+            }
+            if i == 1_200 {
+                peak_after_warmup = ring.memory_bytes();
+            }
         }
+        assert_eq!(ring.len(), 601);
+        assert!(
+            ring.memory_bytes() <= peak_after_warmup * 5 / 4,
+            "maintained {maintained}: {} vs {peak_after_warmup}",
+            ring.memory_bytes()
+        );
     }
-    assert_eq!(ring.len(), 601);
+}
+
+#[test]
+fn maintenance_frees_what_left_the_window_and_changes_no_answer() {
+    let name = SeriesName::new("x").unwrap();
+    let mut ring = Ring::new(10 * S);
+    for i in 0..=60 {
+        ring.push(&name, &"count".into(), at(i, i as f64));
+    }
+    // Slots of 1.67 s: the blocks of 48 s and before left the window.
+    let before = ring.snapshot(everything());
+    assert_eq!(ring.len(), 11);
+    ring.maintain();
+    assert_eq!(ring.snapshot(everything()), before);
+    assert_eq!(ring.len(), 11);
+    assert_eq!(ring.memory_bytes(), ring.memory_bytes_by_walking());
+    // A jump past the whole window leaves every older block dead at once,
+    // held until maintenance.
+    ring.push(&name, &"count".into(), at(1_000, 0.5));
+    assert_eq!(ring.snapshot(everything())[0].2, [at(1_000, 0.5)]);
+    assert_eq!(ring.len(), 1);
+    let held = ring.memory_bytes();
+    ring.maintain();
+    assert_eq!(ring.snapshot(everything())[0].2, [at(1_000, 0.5)]);
+    assert_eq!(ring.len(), 1);
     assert!(
-        ring.memory_bytes() <= peak_after_warmup * 5 / 4,
-        "{} vs {peak_after_warmup}",
+        ring.memory_bytes() < held,
+        "{} vs {held}",
         ring.memory_bytes()
     );
+    assert_eq!(ring.memory_bytes(), ring.memory_bytes_by_walking());
 }
 
 #[test]
@@ -136,21 +173,31 @@ fn series_sampled_together_share_their_timestamps() {
         let jitter = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44;
         Timestamp::from_unix_nanos(i * S / 10 + (jitter % 600_000) as i64)
     };
-    let mut one = Ring::new(60 * S);
-    let mut six = Ring::new(60 * S);
-    for i in 0..3_000 {
-        for k in 0..6 {
-            let name = SeriesName::new(format!("s{k}")).unwrap();
-            let sample = Sample::new(jittery(i), 1.0);
-            six.push(&name, &"count".into(), sample);
-            if k == 0 {
-                one.push(&name, &"count".into(), sample);
+    // Maintained at each tick as in the agent, or never (pushes seal then).
+    for maintained in [true, false] {
+        let mut one = Ring::new(60 * S);
+        let mut six = Ring::new(60 * S);
+        for i in 0..3_000 {
+            for k in 0..6 {
+                let name = SeriesName::new(format!("s{k}")).unwrap();
+                let sample = Sample::new(jittery(i), 1.0);
+                six.push(&name, &"count".into(), sample);
+                if k == 0 {
+                    one.push(&name, &"count".into(), sample);
+                }
+            }
+            if maintained {
+                one.maintain();
+                six.maintain();
             }
         }
+        // Without sharing, six would take six times as much (they take 2.8).
+        let (one, six) = (one.memory_bytes(), six.memory_bytes());
+        assert!(
+            six < one * 7 / 2,
+            "maintained {maintained}: six series took {six} bytes, one {one}"
+        );
     }
-    // Without sharing, six would take six times as much (they take 2.8).
-    let (one, six) = (one.memory_bytes(), six.memory_bytes());
-    assert!(six < one * 7 / 2, "six series took {six} bytes, one {one}");
 }
 
 #[test]

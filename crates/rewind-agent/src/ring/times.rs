@@ -22,6 +22,11 @@ impl TimeBlock {
         self.last
     }
 
+    /// Words of the stream.
+    pub(super) fn words(&self) -> usize {
+        self.words.len()
+    }
+
     /// Heap bytes of one shared copy: the `Arc` allocation and the stream.
     fn heap_bytes(&self) -> usize {
         2 * size_of::<usize>() + size_of::<Self>() + self.words.len() * size_of::<u64>()
@@ -53,6 +58,15 @@ impl TimeWriter {
             codec: TimeCodec::starting_at(0),
             first: 0,
             count: 0,
+        }
+    }
+
+    /// An empty column expected to take about `words` words, with room for
+    /// a quarter of them (see [`BitWriter::with_room_for_a_quarter`]).
+    pub(super) fn with_room_for_a_quarter(words: usize) -> Self {
+        Self {
+            w: BitWriter::with_room_for_a_quarter(words),
+            ..Self::with_expected(0)
         }
     }
 
@@ -89,19 +103,31 @@ impl TimeWriter {
         }
     }
 
-    /// The sealed column; this one is left empty, expecting as many words.
-    /// `None` when empty.
-    pub(super) fn seal(&mut self) -> Option<TimeBlock> {
+    /// The delta between the last two timestamps (0 with fewer than two).
+    pub(super) fn last_delta(&self) -> i64 {
+        self.codec.delta()
+    }
+
+    /// Whole words written so far.
+    pub(super) fn full_words(&self) -> usize {
+        self.w.full_words()
+    }
+
+    /// See [`BitWriter::reserve_ahead`].
+    pub(super) fn reserve_ahead(&mut self) {
+        self.w.reserve_ahead();
+    }
+
+    /// The sealed column, its stream exactly sized. `None` when empty.
+    pub(super) fn seal(self) -> Option<TimeBlock> {
         if self.count == 0 {
             return None;
         }
-        let expected = self.w.full_words() + 1;
-        let full = std::mem::replace(self, Self::with_expected(expected));
         Some(TimeBlock {
-            first: full.first,
-            last: full.codec.prev(),
-            count: full.count,
-            words: full.w.finish(),
+            first: self.first,
+            last: self.codec.prev(),
+            count: self.count,
+            words: self.w.finish(),
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Model check: the ring answers exactly like a plain `VecDeque` per series
-//! with the same retention rule.
+//! with the same retention rule, whenever maintenance runs (often, seldom or
+//! never: the model has none).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -80,6 +81,8 @@ enum Op {
     },
     /// Snapshot `[clock - back, clock - back + len]`.
     Snapshot { back: i64, len: i64 },
+    /// [`Ring::maintain`], which must change no answer.
+    Maintain,
 }
 
 fn step() -> impl Strategy<Value = i64> {
@@ -117,7 +120,17 @@ fn op() -> impl Strategy<Value = Op> {
         -1_000_000_000..40_000_000_000i64,
     )
         .prop_map(|(back, len)| Op::Snapshot { back, len });
-    prop_oneof![12 => push, 1 => snapshot]
+    prop_oneof![12 => push, 1 => snapshot, 3 => Just(Op::Maintain)]
+}
+
+/// Runs of operations with maintenance now and then, or none at all.
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let ops = prop::collection::vec(op(), 1..400);
+    (prop::bool::weighted(0.25), ops).prop_map(|(never, ops)| {
+        ops.into_iter()
+            .filter(|op| !(never && matches!(op, Op::Maintain)))
+            .collect()
+    })
 }
 
 fn window() -> impl Strategy<Value = i64> {
@@ -143,7 +156,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn ring_answers_like_the_model(window in window(), start in start(), ops in prop::collection::vec(op(), 1..400)) {
+    fn ring_answers_like_the_model(window in window(), start in start(), ops in ops()) {
         let names: Vec<SeriesName> = ["a", "b", "c"].iter().map(|n| SeriesName::new(*n).unwrap()).collect();
         let units: [Unit; 2] = ["bytes".into(), String::from("count").into()];
         let (mut ring, mut model) = (Ring::new(window), Model { window, ..Model::default() });
@@ -155,8 +168,6 @@ proptest! {
                     let sample = Sample::new(Timestamp::from_unix_nanos(clock.saturating_sub(lag)), value);
                     ring.push(&names[series], &units[unit], sample);
                     model.push(&names[series], &units[unit], sample);
-                    prop_assert_eq!(ring.len(), model.len());
-                    prop_assert_eq!(ring.memory_bytes(), ring.memory_bytes_by_walking());
                 }
                 Op::Snapshot { back, len } => {
                     let start = clock.saturating_sub(back);
@@ -166,7 +177,10 @@ proptest! {
                     };
                     prop_assert_eq!(ring_snapshot(&ring, range), model.snapshot(range));
                 }
+                Op::Maintain => ring.maintain(),
             }
+            prop_assert_eq!(ring.len(), model.len());
+            prop_assert_eq!(ring.memory_bytes(), ring.memory_bytes_by_walking());
         }
         let everything = TimeRange { start: Timestamp::from_unix_nanos(i64::MIN), end: Timestamp::from_unix_nanos(i64::MAX) };
         prop_assert_eq!(ring_snapshot(&ring, everything), model.snapshot(everything));

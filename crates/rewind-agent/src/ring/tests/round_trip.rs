@@ -130,7 +130,7 @@ fn the_ends_of_time_round_trip() {
 
     let mut block = OpenBlock::with_expected(4, 4);
     for &s in &samples {
-        block.push(s, 0);
+        block.push(s);
     }
     assert_eq!(bits(&block.samples().collect::<Vec<_>>()), bits(&samples));
     let sealed = block.seal(&mut SharedTimes::default()).unwrap();

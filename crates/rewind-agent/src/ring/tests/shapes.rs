@@ -104,7 +104,7 @@ fn load(m: &mut Machine, tick: i64) -> Vec<(&'static str, &'static str, f64)> {
 
 /// Bytes per sample (`memory_bytes / len`) while 600 s of `shapes` are
 /// pushed at 10 Hz with ±300 µs of jitter, all series of a tick with the
-/// same timestamp as in the agent: `(mean, worst)` over checkpoints every
+/// same timestamp and the ring maintained after each tick, as in the agent: `(mean, worst)` over checkpoints every
 /// 10 s once the window is full, as the figure depends on where in a time
 /// slot the clock is.
 fn record(ring: &mut Ring, shapes: &[Shape]) -> (f64, f64) {
@@ -120,6 +120,7 @@ fn record(ring: &mut Ring, shapes: &[Shape]) -> (f64, f64) {
                 ring.push(&SeriesName::new(name).unwrap(), &unit.into(), sample);
             }
         }
+        ring.maintain();
         if tick * PERIOD > WINDOW && tick % 100 == 37 {
             figures.push(ring.memory_bytes() as f64 / ring.len() as f64);
         }
