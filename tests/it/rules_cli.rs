@@ -89,6 +89,9 @@ impl Fixture {
                 end: t(12_000),
             },
             series,
+            events: &[],
+            attachments: &[],
+            extras: &rewind_bundle::BundleExtras::default(),
         };
         // Two bundles of one rule in one second get `-2` names, as in the agent's spool.
         let dir = self.dir.path().join("spool");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rewind_bundle::{BundleInput, SeriesInput};
+use rewind_bundle::{BundleExtras, BundleInput, SeriesInput};
 use rewind_detect::Pattern;
 use rewind_model::{BundleId, DeviceId, TimeRange, Timestamp, Trigger};
 
@@ -94,6 +94,9 @@ impl Frozen {
             trigger: &self.capture.trigger,
             window: self.capture.window,
             series: &self.series,
+            events: &[],
+            attachments: &[],
+            extras: &BundleExtras::default(),
         };
         Ok(rewind_bundle::write_bundle(spool.dir(), &input)?.path)
     }

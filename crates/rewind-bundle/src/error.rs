@@ -70,9 +70,100 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
-    /// Two zip entries have the same name.
-    #[error("bundle has two zip entries with the same name: every member must be unique")]
-    DuplicateMember,
+    /// Two zip entries have the same name, or names that differ only in case
+    /// (they would overwrite each other when extracted on macOS or Windows).
+    #[error(
+        "bundle has two zip entries named `{path}` (ignoring case): every member must be unique"
+    )]
+    DuplicateMember {
+        /// The name found twice (`?` when the zip does not say which).
+        path: String,
+    },
+    /// One member decompresses to far more than it takes in the zip.
+    #[error(
+        "member `{path}` decompresses from {compressed} to {size} bytes, over the compression ratio limit of {limit}: the bundle looks like a zip bomb"
+    )]
+    CompressionRatio {
+        /// The member's path.
+        path: String,
+        /// Its uncompressed size (as declared or as found so far).
+        size: u64,
+        /// Its compressed size in the zip.
+        compressed: u64,
+        /// The ratio limit.
+        limit: u64,
+    },
+    /// A member that `files` lists but no other part of the manifest describes.
+    #[error(
+        "member `{path}` is listed in `files` but is no part of the format version 1 layout (series, events, logs, recording or attachments): remove it"
+    )]
+    UnexpectedMember {
+        /// The member's path.
+        path: String,
+    },
+    /// `events.jsonl` holds (or the manifest declares) more events than
+    /// [`Limits::max_events`](crate::Limits::max_events).
+    #[error(
+        "bundle has {count} events, over the limit of {limit}: capture a shorter window or raise the limit"
+    )]
+    TooManyEvents {
+        /// Events declared or found.
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The attachments together are larger than
+    /// [`Limits::max_attachment_bytes`](crate::Limits::max_attachment_bytes).
+    #[error(
+        "attachments take {size} bytes, over the limit of {limit} bytes: attach less or raise the limit"
+    )]
+    AttachmentsTooLarge {
+        /// Total size of the attachments, as `files` declares.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A line of `events.jsonl` that is not one event.
+    #[error("`{path}` line {line}: {reason}")]
+    EventsInvalid {
+        /// The member's path (`events.jsonl`).
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong with the line.
+        reason: String,
+    },
+    /// A line of a `logs/*.log` member that is not `<timestamp> <level> <message>`.
+    #[error("`{path}` line {line}: {reason}")]
+    LogInvalid {
+        /// The member's path.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong with the line.
+        reason: String,
+    },
+    /// A member holding another number of items than the manifest declares
+    /// (events, log lines, recording channels or messages).
+    #[error("`{path}` has {actual} {what} but the manifest declares {declared}")]
+    CountMismatch {
+        /// The member's path.
+        path: String,
+        /// What was counted (`events`, `lines`, `messages`, …).
+        what: &'static str,
+        /// The count in the manifest.
+        declared: u64,
+        /// The count found.
+        actual: u64,
+    },
+    /// `recording.mcap` does not parse as MCAP or does not match the bundle.
+    #[error("`{path}` is not a valid recording: {reason}")]
+    RecordingInvalid {
+        /// The member's path (`recording.mcap`).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// There is no `manifest.json` at the root of the zip.
     #[error("bundle has no `manifest.json` at its root: is this a Rewind incident bundle?")]
     ManifestMissing,
@@ -201,7 +292,15 @@ impl Error {
             Self::Zip(_) => "bundle_zip_invalid",
             Self::Corrupt { .. } => "bundle_member_corrupt",
             Self::UnsafePath { .. } => "bundle_unsafe_path",
-            Self::DuplicateMember => "bundle_duplicate_member",
+            Self::DuplicateMember { .. } => "bundle_duplicate_member",
+            Self::CompressionRatio { .. } => "bundle_compression_ratio",
+            Self::UnexpectedMember { .. } => "bundle_unexpected_member",
+            Self::TooManyEvents { .. } => "bundle_too_many_events",
+            Self::AttachmentsTooLarge { .. } => "bundle_attachments_too_large",
+            Self::EventsInvalid { .. } => "bundle_events_invalid",
+            Self::LogInvalid { .. } => "bundle_log_invalid",
+            Self::CountMismatch { .. } => "bundle_count_mismatch",
+            Self::RecordingInvalid { .. } => "bundle_recording_invalid",
             Self::ManifestMissing => "bundle_manifest_missing",
             Self::ManifestInvalid { .. } => "bundle_manifest_invalid",
             Self::UnsupportedVersion { .. } => "bundle_unsupported_version",
@@ -227,6 +326,13 @@ impl Error {
 
     pub(crate) fn input(reason: impl Into<String>) -> Self {
         Self::InvalidInput {
+            reason: clip(reason.into()),
+        }
+    }
+
+    pub(crate) fn recording(path: &str, reason: impl Into<String>) -> Self {
+        Self::RecordingInvalid {
+            path: path.to_owned(),
             reason: clip(reason.into()),
         }
     }
@@ -259,7 +365,13 @@ mod tests {
     fn codes_are_snake_case_and_prefixed() {
         let samples = [
             Error::ManifestMissing,
-            Error::DuplicateMember,
+            Error::DuplicateMember { path: "a".into() },
+            Error::CompressionRatio {
+                path: "a".into(),
+                size: 2,
+                compressed: 1,
+                limit: 1,
+            },
             Error::TooLarge { size: 2, limit: 1 },
             Error::UnsupportedVersion {
                 found: 9,

@@ -1,11 +1,13 @@
 //! `manifest.json`: what a bundle holds and how to check it.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
 use rewind_model::{BundleId, DeviceId, SeriesName, Severity, TimeRange, Timestamp, Trigger};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, error::clip, paths::check_member_path};
+use crate::{AttachmentKind, Error, Result, error::clip};
+
+pub(crate) mod check;
 
 /// The bundle format version this crate writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -16,8 +18,9 @@ pub const TRIGGER_PATH: &str = "trigger.json";
 
 /// The table of contents of a bundle, stored as `manifest.json`.
 ///
-/// Unknown fields are ignored when reading, so a newer writer may add
-/// optional fields without a version bump; see `docs/bundle-format.md`.
+/// Unknown fields are ignored when reading. Every field added after the
+/// first release of version 1 is optional with a default, so bundles written
+/// before it still read; see `docs/bundle-format.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Bundle format version; this crate reads and writes [`FORMAT_VERSION`].
@@ -30,12 +33,44 @@ pub struct Manifest {
     pub agent_version: String,
     /// When the bundle was written.
     pub created_at: Timestamp,
+    /// The fleet the device belongs to, if the agent was told.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
     /// The trigger, without its evidence (that is in `trigger.json`).
     pub trigger: TriggerSummary,
+    /// The rule's labels (the trigger's `labels`), sorted by key.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
     /// The span of time the bundle covers.
     pub time_range: TimeRange,
     /// One entry per metric series, in the order they were written.
     pub series: Vec<SeriesEntry>,
+    /// Number of events in `events.jsonl` (0 and no `events.jsonl` in
+    /// bundles written before events were recorded).
+    #[serde(default)]
+    pub events: u64,
+    /// One entry per log source rendered under `logs/`, sorted by source.
+    #[serde(default)]
+    pub logs: Vec<LogEntry>,
+    /// The MCAP recording, if the bundle has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingEntry>,
+    /// Files the agent attached (`system/`, `processes/`, `baseline/`,
+    /// `diagnostics/`), sorted by path.
+    #[serde(default)]
+    pub attachments: Vec<AttachmentEntry>,
+    /// What the agent scrubbed from logs and attachments before writing.
+    #[serde(default)]
+    pub redactions: Vec<Redaction>,
+    /// Loss counters the agent reports (`samples_dropped_queue_full`,
+    /// `series_refused`, `ring_overwritten`, `bundles_evicted`,
+    /// `events_dropped`, …), by name.
+    #[serde(default)]
+    pub losses: BTreeMap<String, u64>,
+    /// Sentences for people about what the bundle lacks or why (e.g. "eu-stack
+    /// not installed: no user-space stacks").
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Every member of the zip except `manifest.json`, with size and hash.
     pub files: Vec<FileEntry>,
 }
@@ -77,6 +112,48 @@ pub struct FileEntry {
     pub size: u64,
     /// SHA-256 of the uncompressed bytes, 64 lowercase hex digits.
     pub sha256: String,
+}
+
+/// One log source rendered as text under `logs/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The events' `source` (`kmsg`, `journal`, `file:/var/log/app.log`, …).
+    pub source: String,
+    /// Path of its file inside the zip, e.g. `logs/journal.log`.
+    pub path: String,
+    /// Number of lines in the file.
+    pub lines: u64,
+}
+
+/// The MCAP recording of the bundle's series and events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingEntry {
+    /// Path inside the zip: always `recording.mcap`.
+    pub path: String,
+    /// Number of channels.
+    pub channels: u64,
+    /// Number of messages over all channels.
+    pub messages: u64,
+    /// Chunk compression (`zstd`).
+    pub compression: String,
+}
+
+/// One file the agent attached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentEntry {
+    /// Path inside the zip, e.g. `processes/camera/status`.
+    pub path: String,
+    /// What it is, from its top directory.
+    pub kind: AttachmentKind,
+}
+
+/// How often one redaction pattern matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redaction {
+    /// The pattern's name, e.g. `bearer_token`, `email`, `ipv4`.
+    pub name: String,
+    /// How many matches were replaced.
+    pub count: u64,
 }
 
 impl TriggerSummary {
@@ -180,64 +257,6 @@ impl Manifest {
     pub fn file(&self, path: &str) -> Option<&FileEntry> {
         self.files.iter().find(|f| f.path == path)
     }
-
-    fn validate(&self) -> Result<()> {
-        if self.time_range.start > self.time_range.end {
-            return Err(Error::manifest(format!(
-                "`time_range` starts at {} after it ends at {}",
-                self.time_range.start, self.time_range.end
-            )));
-        }
-        self.validate_files()?;
-        self.validate_series()
-    }
-
-    fn validate_files(&self) -> Result<()> {
-        let mut seen = HashSet::new();
-        for f in &self.files {
-            check_member_path(f.path.as_bytes())?;
-            if f.path == MANIFEST_PATH {
-                return Err(Error::manifest(
-                    "`files` must not list `manifest.json` itself",
-                ));
-            }
-            if !seen.insert(f.path.as_str()) {
-                return Err(Error::manifest(format!("`files` lists `{}` twice", f.path)));
-            }
-            let hex_ok = f.sha256.len() == 64
-                && f.sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !hex_ok {
-                return Err(Error::manifest(format!(
-                    "`files` entry `{}` has sha256 `{}`: expected 64 lowercase hex digits",
-                    f.path, f.sha256
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn validate_series(&self) -> Result<()> {
-        let mut names = HashSet::new();
-        let mut paths = HashSet::new();
-        for s in &self.series {
-            check_member_path(s.path.as_bytes())?;
-            if !names.insert(&s.name) {
-                return Err(Error::manifest(format!(
-                    "series `{}` appears twice",
-                    s.name
-                )));
-            }
-            if !paths.insert(s.path.as_str()) || s.path == MANIFEST_PATH || s.path == TRIGGER_PATH {
-                return Err(Error::manifest(format!(
-                    "series `{}` uses path `{}`, which another member already uses",
-                    s.name, s.path
-                )));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -258,7 +277,8 @@ mod tests {
             "series": [{"name": "cpu.total.busy_pct", "unit": "percent",
                         "path": "metrics/cpu.total.busy_pct.csv", "samples": 0}],
             "files": [{"path": "metrics/cpu.total.busy_pct.csv", "size": 26,
-                       "sha256": "0".repeat(64)}]
+                       "sha256": "0".repeat(64)},
+                      {"path": "trigger.json", "size": 2, "sha256": "0".repeat(64)}]
         })
     }
 
@@ -318,6 +338,46 @@ mod tests {
         let mut v = sample();
         v["files"][0]["path"] = json!("../x");
         assert!(matches!(parse(&v).unwrap_err(), Error::UnsafePath { .. }));
+    }
+
+    #[test]
+    fn fields_added_within_v1_default_when_absent() {
+        let m = parse(&sample()).unwrap();
+        assert_eq!((m.fleet, m.events, m.recording), (None, 0, None));
+        assert!(m.labels.is_empty() && m.logs.is_empty() && m.attachments.is_empty());
+        assert!(m.redactions.is_empty() && m.losses.is_empty() && m.notes.is_empty());
+    }
+
+    #[test]
+    fn every_listed_file_has_exactly_one_role() {
+        let mut v = sample();
+        v["files"][1] = json!({"path": "notes.txt", "size": 1, "sha256": "0".repeat(64)});
+        let err = parse(&v).unwrap_err();
+        assert!(
+            matches!(err, Error::UnexpectedMember { ref path } if path == "notes.txt"),
+            "{err}"
+        );
+
+        let mut v = sample();
+        v["attachments"] = json!([{"path": "system/x", "kind": "system"}]);
+        v["logs"] = json!([{"source": "kmsg", "path": "logs/k.log", "lines": 0}]);
+        v["events"] = json!(3);
+        v["files"] = json!([]);
+        parse(&v).unwrap(); // roles without files: the reader reports them missing
+
+        let mut v = sample();
+        let mut twin = v["series"][0].clone();
+        twin["name"] = json!("other");
+        v["series"].as_array_mut().unwrap().push(twin);
+        let err = parse(&v).unwrap_err();
+        assert!(err.to_string().contains("used both as"), "{err}");
+
+        let mut v = sample();
+        v["fleet"] = json!("");
+        assert!(matches!(
+            parse(&v).unwrap_err(),
+            Error::ManifestInvalid { .. }
+        ));
     }
 
     #[test]

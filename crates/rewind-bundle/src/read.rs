@@ -2,28 +2,38 @@
 //!
 //! Order of checks, cheapest first, nothing decompressed before the sizes
 //! declared in the zip's central directory pass the limits:
-//! 1. bundle size; 2. the zip opens; 3. entry count, duplicates, member
-//!    paths, declared sizes; 4. `manifest.json` (version, fields,
-//!    consistency); 5. every member listed, every listed file present;
-//! 6. sizes and SHA-256 of every file, decompressed under hard caps;
-//! 7. `trigger.json` and its agreement with the manifest; 8. the CSVs.
+//! 1. bundle size; 2. the zip opens; 3. entry count, duplicates (also
+//!    ignoring case), member paths, file types, declared sizes and
+//!    compression ratios; 4. `manifest.json` (version, fields, consistency,
+//!    one role per member); 5. declared event count and attachment bytes
+//!    against the limits; 6. every member listed, every listed file present;
+//! 7. sizes and SHA-256 of every file, decompressed under hard caps;
+//! 8. `trigger.json` and its agreement with the manifest; 9. the CSVs,
+//!    `events.jsonl` and the logs, with their counts; 10. `recording.mcap`,
+//!    parsed under the same caps and compared with everything above.
 
 use std::{
     collections::{HashMap, HashSet},
     io::{Cursor, Read, Seek},
 };
 
-use rewind_model::{SeriesData, Trigger};
+use rewind_model::{Event, SeriesData, SeriesName, Trigger};
 use sha2::{Digest, Sha256};
 use zip::ZipArchive;
 
 use crate::{
-    Error, Limits, MANIFEST_PATH, Result, TRIGGER_PATH,
+    Attachment, EVENTS_PATH, Error, Limits, LogFile, MANIFEST_PATH, Result, TRIGGER_PATH,
     csv::parse_csv,
     error::clip,
+    events::parse_events,
+    logs::parse_log,
     manifest::{FileEntry, Manifest},
-    paths::check_member_path,
 };
+
+mod archive;
+mod recording;
+
+use archive::{Budget, read_member, scan_members};
 
 /// A bundle that passed every check of [`read_bundle`].
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +42,50 @@ pub struct Bundle {
     pub manifest: Manifest,
     /// The full trigger from `trigger.json`.
     pub trigger: Trigger,
-    /// Every series, in manifest order, in chart-ready columnar form.
-    pub series: Vec<SeriesData>,
+    /// Every series, in manifest order.
+    pub series: Vec<Series>,
+    /// Every event from `events.jsonl`, in time order.
+    pub events: Vec<Event>,
+    /// Every log file, in manifest order.
+    pub logs: Vec<LogFile>,
+    /// Every attachment, in manifest order (sorted by path).
+    pub attachments: Vec<Attachment>,
+}
+
+/// One series read back: exact times and values, plus float seconds for charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The series name.
+    pub name: SeriesName,
+    /// Unit of the values.
+    pub unit: String,
+    /// Path of its CSV inside the zip.
+    pub path: String,
+    /// Sample times in Unix nanoseconds, exactly as recorded.
+    pub t_nanos: Vec<i64>,
+    /// The same times as Unix seconds (fractional), for charts.
+    pub t: Vec<f64>,
+    /// Sample values, same length as `t_nanos`, bit-exact.
+    pub v: Vec<f64>,
+}
+
+impl Series {
+    /// The chart-ready columnar form the API serves.
+    #[must_use]
+    pub fn to_data(&self) -> SeriesData {
+        self.clone().into()
+    }
+}
+
+impl From<Series> for SeriesData {
+    fn from(s: Series) -> Self {
+        Self {
+            name: s.name.into(),
+            unit: s.unit,
+            t: s.t,
+            v: s.v,
+        }
+    }
 }
 
 /// Validates a bundle completely and returns its contents.
@@ -53,69 +105,76 @@ pub fn read_bundle(bytes: &[u8], limits: &Limits) -> Result<Bundle> {
         });
     }
     let mut archive = ZipArchive::new(Cursor::new(bytes))?;
-    let members = scan_members(&archive, limits)?;
+    let members = scan_members(&archive, bytes, limits)?;
     let mut budget = Budget::new(limits);
-    let manifest_index = *members.get(MANIFEST_PATH).ok_or(Error::ManifestMissing)?;
-    let manifest_bytes = read_member(&mut archive, manifest_index, MANIFEST_PATH, &mut budget)?;
+    let manifest_member = *members.get(MANIFEST_PATH).ok_or(Error::ManifestMissing)?;
+    let manifest_bytes = read_member(&mut archive, manifest_member, MANIFEST_PATH, &mut budget)?;
     let manifest = Manifest::from_json(&manifest_bytes)?;
+    check_declared(&manifest, limits)?;
     check_listing(&archive, &manifest, &members)?;
     let mut contents = verify_files(&mut archive, &manifest, &members, &mut budget)?;
-    let trigger = parse_trigger(contents.remove(TRIGGER_PATH).unwrap_or_default(), &manifest)?;
-    let series = parse_series(&manifest, &mut contents)?;
+    let mut take = |path: &str| contents.remove(path).unwrap_or_default();
+    let trigger = parse_trigger(&take(TRIGGER_PATH), &manifest)?;
+    let series = parse_series(&manifest, &mut take)?;
+    let events = read_events(&manifest, &take(EVENTS_PATH), limits)?;
+    let logs = read_logs(&manifest, &mut take)?;
+    let attachments = manifest
+        .attachments
+        .iter()
+        .map(|a| Attachment::new(a.path.clone(), take(&a.path)))
+        .collect();
+    if let Some(entry) = &manifest.recording {
+        let mcap = take(&entry.path);
+        let parts = recording::Parts {
+            manifest: &manifest,
+            series: &series,
+            events: events.len(),
+            log_lines: logs.iter().map(|l| l.lines.len()).sum(),
+        };
+        recording::check(entry, &mcap, &parts, limits, &mut budget)?;
+    }
     Ok(Bundle {
         manifest,
         trigger,
         series,
+        events,
+        logs,
+        attachments,
     })
 }
 
-/// Checks every entry's name and declared size; returns name → index.
-fn scan_members<R: Read + Seek>(
-    archive: &ZipArchive<R>,
-    limits: &Limits,
-) -> Result<HashMap<String, usize>> {
-    if archive.len() > limits.max_entries {
-        return Err(Error::TooManyEntries {
-            count: archive.len(),
-            limit: limits.max_entries,
+/// What the manifest declares is within the limits, before decompressing.
+fn check_declared(manifest: &Manifest, limits: &Limits) -> Result<()> {
+    if manifest.events > limits.max_events {
+        return Err(Error::TooManyEvents {
+            count: manifest.events,
+            limit: limits.max_events,
         });
     }
-    if archive.has_duplicate_names() {
-        return Err(Error::DuplicateMember);
+    let attached: HashSet<&str> = manifest
+        .attachments
+        .iter()
+        .map(|a| a.path.as_str())
+        .collect();
+    let size = manifest
+        .files
+        .iter()
+        .filter(|f| attached.contains(f.path.as_str()))
+        .fold(0_u64, |sum, f| sum.saturating_add(f.size));
+    if size > limits.max_attachment_bytes {
+        return Err(Error::AttachmentsTooLarge {
+            size,
+            limit: limits.max_attachment_bytes,
+        });
     }
-    let mut members = HashMap::with_capacity(archive.len());
-    let mut declared_total = 0_u64;
-    for index in 0..archive.len() {
-        let entry = archive.by_index_data(index)?;
-        let path = check_member_path(entry.name_raw())?.to_owned();
-        if entry.is_symlink() || entry.is_dir() {
-            return Err(Error::UnsafePath {
-                path,
-                reason: "it is not a regular file",
-            });
-        }
-        if entry.size() > limits.max_member_bytes {
-            return Err(Error::MemberTooLarge {
-                path,
-                limit: limits.max_member_bytes,
-            });
-        }
-        declared_total = declared_total.saturating_add(entry.size());
-        if declared_total > limits.max_uncompressed_bytes {
-            return Err(Error::UncompressedTooLarge {
-                limit: limits.max_uncompressed_bytes,
-            });
-        }
-        members.insert(path, index);
-    }
-    Ok(members)
+    Ok(())
 }
 
-/// Every zip member is listed in `files`; every listed or referenced file exists.
+/// Every zip member is listed in `files`; every listed or described file exists.
 fn check_listing<R: Read + Seek>(
     archive: &ZipArchive<R>,
     manifest: &Manifest,
-    members: &HashMap<String, usize>,
+    members: &HashMap<String, (usize, u64)>,
 ) -> Result<()> {
     let listed: HashSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     // Zip order, so the first unlisted member reported is deterministic.
@@ -131,10 +190,9 @@ fn check_listing<R: Read + Seek>(
         .files
         .iter()
         .map(|f| f.path.as_str())
-        .chain([TRIGGER_PATH])
-        .chain(manifest.series.iter().map(|s| s.path.as_str()));
+        .chain(manifest.roles().map(|(path, _)| path));
     for path in needed {
-        if !members.contains_key(path) {
+        if !members.contains_key(path) || !listed.contains(path) {
             return Err(Error::MissingMember {
                 path: path.to_owned(),
             });
@@ -143,33 +201,24 @@ fn check_listing<R: Read + Seek>(
     Ok(())
 }
 
-/// Reads every listed file, checks size and hash, and keeps the bytes of
-/// `trigger.json` and the series CSVs.
+/// Reads every listed file and checks its size and hash; returns path → bytes.
 fn verify_files<R: Read + Seek>(
     archive: &mut ZipArchive<R>,
     manifest: &Manifest,
-    members: &HashMap<String, usize>,
+    members: &HashMap<String, (usize, u64)>,
     budget: &mut Budget,
 ) -> Result<HashMap<String, Vec<u8>>> {
-    let keep: HashSet<&str> = manifest
-        .series
-        .iter()
-        .map(|s| s.path.as_str())
-        .chain([TRIGGER_PATH])
-        .collect();
-    let mut contents = HashMap::new();
+    let mut contents = HashMap::with_capacity(manifest.files.len());
     for file in &manifest.files {
-        let index = members
+        let member = members
             .get(&file.path)
             .copied()
             .ok_or_else(|| Error::MissingMember {
                 path: file.path.clone(),
             })?;
-        let bytes = read_member(archive, index, &file.path, budget)?;
+        let bytes = read_member(archive, member, &file.path, budget)?;
         check_size_and_hash(file, &bytes)?;
-        if keep.contains(file.path.as_str()) {
-            contents.insert(file.path.clone(), bytes);
-        }
+        contents.insert(file.path.clone(), bytes);
     }
     Ok(contents)
 }
@@ -196,22 +245,30 @@ fn check_size_and_hash(file: &FileEntry, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn parse_trigger(bytes: Vec<u8>, manifest: &Manifest) -> Result<Trigger> {
-    let trigger: Trigger = serde_json::from_slice(&bytes).map_err(|e| Error::TriggerInvalid {
+fn parse_trigger(bytes: &[u8], manifest: &Manifest) -> Result<Trigger> {
+    let trigger: Trigger = serde_json::from_slice(bytes).map_err(|e| Error::TriggerInvalid {
         reason: clip(e.to_string()),
     })?;
     manifest.trigger.check_matches(&trigger)?;
+    // Bundles written before the manifest had `labels` have none there.
+    if !manifest.labels.is_empty() && manifest.labels != trigger.labels {
+        let json = |l| serde_json::to_string(l).unwrap_or_default();
+        return Err(Error::TriggerMismatch {
+            field: "labels",
+            manifest: clip(json(&manifest.labels)),
+            trigger: clip(json(&trigger.labels)),
+        });
+    }
     Ok(trigger)
 }
 
 fn parse_series(
     manifest: &Manifest,
-    contents: &mut HashMap<String, Vec<u8>>,
-) -> Result<Vec<SeriesData>> {
+    take: &mut impl FnMut(&str) -> Vec<u8>,
+) -> Result<Vec<Series>> {
     let mut out = Vec::with_capacity(manifest.series.len());
     for entry in &manifest.series {
-        let bytes = contents.remove(&entry.path).unwrap_or_default();
-        let samples = parse_csv(&entry.path, &bytes)?;
+        let samples = parse_csv(&entry.path, &take(&entry.path))?;
         let actual = u64::try_from(samples.len()).unwrap_or(u64::MAX);
         if actual != entry.samples {
             let path = entry.path.clone();
@@ -221,9 +278,11 @@ fn parse_series(
                 actual,
             });
         }
-        out.push(SeriesData {
-            name: entry.name.to_string(),
+        out.push(Series {
+            name: entry.name.clone(),
             unit: entry.unit.clone(),
+            path: entry.path.clone(),
+            t_nanos: samples.iter().map(|s| s.ts.as_unix_nanos()).collect(),
             t: samples.iter().map(|s| s.ts.as_unix_secs_f64()).collect(),
             v: samples.iter().map(|s| s.value).collect(),
         });
@@ -231,97 +290,47 @@ fn parse_series(
     Ok(out)
 }
 
-/// What is left of the decompression allowance.
-#[derive(Debug)]
-struct Budget {
-    member_limit: u64,
-    total_limit: u64,
-    remaining: u64,
-}
-
-impl Budget {
-    fn new(limits: &Limits) -> Self {
-        Self {
-            member_limit: limits.max_member_bytes,
-            total_limit: limits.max_uncompressed_bytes,
-            remaining: limits.max_uncompressed_bytes,
-        }
+/// `events.jsonl` (absent, and `events` 0, in bundles from before events).
+fn read_events(manifest: &Manifest, bytes: &[u8], limits: &Limits) -> Result<Vec<Event>> {
+    if manifest.file(EVENTS_PATH).is_none() {
+        return Ok(Vec::new()); // `check_listing` made sure `events` is 0
     }
+    let events = parse_events(bytes, limits.max_events)?;
+    count_matches(EVENTS_PATH, "events", manifest.events, events.len())?;
+    Ok(events)
 }
 
-/// Decompresses one member, never holding more than the member limit or the
-/// remaining total allowance (plus one byte to notice the overflow).
-fn read_member<R: Read + Seek>(
-    archive: &mut ZipArchive<R>,
-    index: usize,
-    path: &str,
-    budget: &mut Budget,
-) -> Result<Vec<u8>> {
-    let file = archive.by_index(index)?;
-    read_capped(file, path, budget)
-}
-
-fn read_capped(reader: impl Read, path: &str, budget: &mut Budget) -> Result<Vec<u8>> {
-    let cap = budget.member_limit.min(budget.remaining);
-    let mut bytes = Vec::new();
-    reader
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|source| Error::Corrupt {
-            path: path.to_owned(),
-            source,
-        })?;
-    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if len > cap {
-        return Err(if cap == budget.member_limit {
-            Error::MemberTooLarge {
-                path: path.to_owned(),
-                limit: budget.member_limit,
-            }
-        } else {
-            Error::UncompressedTooLarge {
-                limit: budget.total_limit,
-            }
-        });
-    }
-    budget.remaining -= len;
-    Ok(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn budget(member: u64, total: u64) -> Budget {
-        Budget::new(&Limits {
-            max_member_bytes: member,
-            max_uncompressed_bytes: total,
-            ..Limits::default()
+fn read_logs(manifest: &Manifest, take: &mut impl FnMut(&str) -> Vec<u8>) -> Result<Vec<LogFile>> {
+    manifest
+        .logs
+        .iter()
+        .map(|entry| {
+            let lines = parse_log(&entry.path, &take(&entry.path))?;
+            count_matches(&entry.path, "lines", entry.lines, lines.len())?;
+            Ok(LogFile {
+                source: entry.source.clone(),
+                path: entry.path.clone(),
+                lines,
+            })
         })
-    }
+        .collect()
+}
 
-    #[test]
-    fn an_endless_member_stops_at_the_member_limit() {
-        let mut b = budget(1024, 1 << 20);
-        let err = read_capped(std::io::repeat(0), "bomb", &mut b).unwrap_err();
-        assert!(
-            matches!(err, Error::MemberTooLarge { limit: 1024, .. }),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_total_allowance_is_shared_between_members() {
-        let mut b = budget(100, 150);
-        assert_eq!(
-            read_capped(&[1_u8; 100][..], "a", &mut b).unwrap().len(),
-            100
-        );
-        let err = read_capped(&[1_u8; 60][..], "b", &mut b).unwrap_err();
-        assert!(
-            matches!(err, Error::UncompressedTooLarge { limit: 150 }),
-            "{err}"
-        );
-        assert_eq!(read_capped(&[1_u8; 50][..], "c", &mut b).unwrap().len(), 50);
+pub(crate) fn count_matches(
+    path: &str,
+    what: &'static str,
+    declared: u64,
+    found: usize,
+) -> Result<()> {
+    let actual = u64::try_from(found).unwrap_or(u64::MAX);
+    if actual == declared {
+        Ok(())
+    } else {
+        Err(Error::CountMismatch {
+            path: path.to_owned(),
+            what,
+            declared,
+            actual,
+        })
     }
 }

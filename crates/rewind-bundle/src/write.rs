@@ -1,51 +1,26 @@
 //! Writing bundles: into any `Write + Seek`, or atomically into a directory.
 
 use std::{
-    collections::HashSet,
     fs::File,
     io::{self, BufWriter, Seek, Write},
     path::{Path, PathBuf},
 };
 
-use rewind_model::{BundleId, DeviceId, Sample, SeriesName, TimeRange, Timestamp, Trigger};
+use rewind_model::Timestamp;
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
 use crate::{
-    Error, FORMAT_VERSION, MANIFEST_PATH, Result, TRIGGER_PATH,
+    Attachment, BundleInput, EVENTS_PATH, Error, FORMAT_VERSION, MANIFEST_PATH, RECORDING_PATH,
+    Result, TRIGGER_PATH,
     csv::write_csv,
-    manifest::{FileEntry, Manifest, SeriesEntry, TriggerSummary},
+    events::write_events,
+    input::check_input,
+    layout::{check_attachment_path, is_log_event, series_paths},
+    logs::{self, write_log},
+    manifest::{AttachmentEntry, FileEntry, LogEntry, Manifest, SeriesEntry, TriggerSummary},
+    recording::write_recording,
 };
-
-/// Everything a bundle is made of. Borrowed, so the agent keeps its data.
-#[derive(Debug, Clone, Copy)]
-pub struct BundleInput<'a> {
-    /// Id for this bundle; the server deduplicates uploads by it.
-    pub bundle_id: BundleId,
-    /// The device writing the bundle.
-    pub device_id: &'a DeviceId,
-    /// The agent's version string.
-    pub agent_version: &'a str,
-    /// When the bundle is written (also used as the zip entries' mtime).
-    pub created_at: Timestamp,
-    /// The rule that tripped.
-    pub trigger: &'a Trigger,
-    /// The span of time the bundle covers; `start <= end`.
-    pub window: TimeRange,
-    /// The metric series; names must be unique.
-    pub series: &'a [SeriesInput],
-}
-
-/// One metric series to store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesInput {
-    /// The series name.
-    pub name: SeriesName,
-    /// Unit of the values.
-    pub unit: String,
-    /// The samples, written in the given order.
-    pub samples: Vec<Sample>,
-}
 
 /// A bundle that [`write_bundle`] has put in place.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,41 +161,69 @@ pub fn rule_slug(rule: &str) -> String {
 
 /// Writes the bundle as a zip into `w` and returns its manifest.
 ///
-/// Members are written in a fixed order (metrics, `trigger.json`,
-/// `manifest.json` last) with the zip mtime taken from `created_at`, so the
-/// same input always gives the same bytes.
+/// Members are written in a fixed order (series CSVs, `events.jsonl`, logs,
+/// attachments, `recording.mcap`, `trigger.json`, `manifest.json` last) with
+/// the zip mtime taken from `created_at`, so the same input always gives the
+/// same bytes. Text members are deflated; the recording, already
+/// zstd-compressed, is stored.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] for duplicate series names, a window that ends
-/// before it starts, or non-finite evidence values (JSON cannot hold them);
-/// [`Error::Write`] when `w` fails.
+/// before it starts, non-finite evidence values (JSON cannot hold them), a
+/// bad or repeated attachment path, or a bad `fleet`; [`Error::Write`] when
+/// `w` fails.
 pub fn write_bundle_to<W: Write + Seek>(w: W, input: &BundleInput<'_>) -> Result<Manifest> {
     check_input(input)?;
-    let options = SimpleFileOptions::default()
+    let deflated = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(zip_time(input.created_at))
         .unix_permissions(0o644);
+    let stored = deflated.compression_method(CompressionMethod::Stored);
     let mut zip = ZipWriter::new(w);
     let mut files = Vec::new();
-    let mut series = Vec::new();
-    for (s, path) in input.series.iter().zip(member_paths(input.series)) {
-        zip.start_file(path.as_str(), options).map_err(write_err)?;
-        let mut hw = HashingWriter::new(BufWriter::with_capacity(64 * 1024, &mut zip));
-        write_csv(&mut hw, &s.samples).map_err(|source| Error::Write { source })?;
-        files.push(hw.finish(path.clone())?);
-        let samples = u64::try_from(s.samples.len()).unwrap_or(u64::MAX);
-        series.push(SeriesEntry {
+    let mut manifest = build_manifest(input);
+    let paths = series_paths(input.series.iter().map(|s| &s.name));
+    for (s, path) in input.series.iter().zip(paths) {
+        let entry = stream_member(&mut zip, &path, deflated, |w| write_csv(w, &s.samples))?;
+        files.push(entry);
+        manifest.series.push(SeriesEntry {
             name: s.name.clone(),
             unit: s.unit.clone(),
             path,
-            samples,
+            samples: u64::try_from(s.samples.len()).unwrap_or(u64::MAX),
         });
     }
+    let events = crate::events::sorted(input.events);
+    files.push(stream_member(&mut zip, EVENTS_PATH, deflated, |w| {
+        write_events(w, &events)
+    })?);
+    manifest.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    for group in logs::group(&events) {
+        files.push(stream_member(&mut zip, &group.path, deflated, |w| {
+            write_log(w, &group.events)
+        })?);
+        manifest.logs.push(LogEntry {
+            source: group.source.to_owned(),
+            path: group.path,
+            lines: u64::try_from(group.events.len()).unwrap_or(u64::MAX),
+        });
+    }
+    let mut attachments: Vec<&Attachment> = input.attachments.iter().collect();
+    attachments.sort_by(|a, b| a.path.cmp(&b.path));
+    for a in attachments {
+        files.push(add_member(&mut zip, &a.path, &a.bytes, deflated)?);
+        let kind = check_attachment_path(&a.path).map_err(Error::input)?;
+        let path = a.path.clone();
+        manifest.attachments.push(AttachmentEntry { path, kind });
+    }
+    let (mcap, recording) = write_recording(input, &events, is_log_event)?;
+    files.push(add_member(&mut zip, RECORDING_PATH, &mcap, stored)?);
+    manifest.recording = Some(recording);
     let trigger_json =
         serde_json::to_vec_pretty(input.trigger).map_err(|e| Error::input(e.to_string()))?;
-    files.push(add_member(&mut zip, TRIGGER_PATH, &trigger_json, options)?);
-    let manifest = build_manifest(input, series, files);
-    add_member(&mut zip, MANIFEST_PATH, &manifest.to_json()?, options)?;
+    files.push(add_member(&mut zip, TRIGGER_PATH, &trigger_json, deflated)?);
+    manifest.files = files;
+    add_member(&mut zip, MANIFEST_PATH, &manifest.to_json()?, deflated)?;
     zip.finish()
         .map_err(write_err)?
         .flush()
@@ -228,69 +231,44 @@ pub fn write_bundle_to<W: Write + Seek>(w: W, input: &BundleInput<'_>) -> Result
     Ok(manifest)
 }
 
-fn build_manifest(
-    input: &BundleInput<'_>,
-    series: Vec<SeriesEntry>,
-    files: Vec<FileEntry>,
-) -> Manifest {
+/// The manifest with everything known before writing; the member lists
+/// (`series`, `logs`, `attachments`, `recording`, `files`) are filled in as
+/// the members are written.
+fn build_manifest(input: &BundleInput<'_>) -> Manifest {
+    let extras = input.extras;
     Manifest {
         format_version: FORMAT_VERSION,
         bundle_id: input.bundle_id,
         device_id: input.device_id.clone(),
         agent_version: input.agent_version.to_owned(),
         created_at: input.created_at,
+        fleet: extras.fleet.clone(),
         trigger: TriggerSummary::of(input.trigger),
+        labels: input.trigger.labels.clone(),
         time_range: input.window,
-        series,
-        files,
+        series: Vec::with_capacity(input.series.len()),
+        events: 0,
+        logs: Vec::new(),
+        recording: None,
+        attachments: Vec::with_capacity(input.attachments.len()),
+        redactions: extras.redactions.clone(),
+        losses: extras.losses.clone(),
+        notes: extras.notes.clone(),
+        files: Vec::new(),
     }
 }
 
-fn check_input(input: &BundleInput<'_>) -> Result<()> {
-    if input.window.start > input.window.end {
-        return Err(Error::input(format!(
-            "window starts at {} after it ends at {}",
-            input.window.start, input.window.end
-        )));
-    }
-    let mut names = HashSet::new();
-    if let Some(dup) = input.series.iter().find(|s| !names.insert(&s.name)) {
-        return Err(Error::input(format!(
-            "series `{}` is given twice",
-            dup.name
-        )));
-    }
-    let bad = input
-        .trigger
-        .evidence
-        .iter()
-        .find(|e| !(e.observed.is_finite() && e.peak.is_finite()));
-    if let Some(e) = bad {
-        return Err(Error::input(format!(
-            "trigger evidence for `{}` has a non-finite observed or peak value, which JSON cannot hold",
-            e.series
-        )));
-    }
-    Ok(())
-}
-
-/// `metrics/<file_stem>.csv` per series; stems that collide (case-insensitively,
-/// for case-insensitive file systems) get `-2`, `-3`, … appended.
-fn member_paths(series: &[SeriesInput]) -> Vec<String> {
-    let mut taken = HashSet::new();
-    series
-        .iter()
-        .map(|s| {
-            let base = s.name.file_stem();
-            let mut stem = base.clone();
-            let mut n = 1_u32;
-            while !taken.insert(stem.to_ascii_lowercase()) {
-                n += 1;
-                stem = format!("{base}-{n}");
-            }
-            format!("metrics/{stem}.csv")
-        })
-        .collect()
+/// Starts a member and streams `body` into it, hashing as it goes.
+fn stream_member<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    path: &str,
+    options: SimpleFileOptions,
+    body: impl FnOnce(&mut HashingWriter<BufWriter<&mut ZipWriter<W>>>) -> io::Result<()>,
+) -> Result<FileEntry> {
+    zip.start_file(path, options).map_err(write_err)?;
+    let mut hw = HashingWriter::new(BufWriter::with_capacity(64 * 1024, zip));
+    body(&mut hw).map_err(|source| Error::Write { source })?;
+    hw.finish(path.to_owned())
 }
 
 fn add_member<W: Write + Seek>(

@@ -2,10 +2,12 @@
 
 use std::io::{Cursor, Read, Write};
 
-use rewind_bundle::{BundleInput, Limits, SeriesInput, write_bundle_to};
+use rewind_bundle::{
+    Attachment, BundleExtras, BundleInput, Limits, Redaction, SeriesInput, write_bundle_to,
+};
 use rewind_model::{
-    BundleId, Comparison, DeviceId, Evidence, Sample, SeriesName, Severity, TimeRange, Timestamp,
-    Trigger,
+    BundleId, Comparison, DeviceId, Event, EventKind, Evidence, Level, Sample, SeriesName,
+    Severity, TimeRange, Timestamp, Trigger,
 };
 use sha2::{Digest, Sha256};
 use zip::{CompressionMethod, ZipArchive, ZipWriter, write::SimpleFileOptions};
@@ -22,6 +24,9 @@ pub struct Fixture {
     pub device: DeviceId,
     pub trigger: Trigger,
     pub series: Vec<SeriesInput>,
+    pub events: Vec<Event>,
+    pub attachments: Vec<Attachment>,
+    pub extras: BundleExtras,
     pub bundle_id: BundleId,
 }
 
@@ -42,7 +47,7 @@ impl Fixture {
                 t(0),
                 50,
             )],
-            labels: Default::default(),
+            labels: [("team".to_owned(), "perception".to_owned())].into(),
         };
         let tricky = [
             -1.5,
@@ -67,12 +72,16 @@ impl Fixture {
             series("CPU.load", "ratio", &[0.5]),
             series("cpu.load", "ratio", &[0.25]),
             series("empty.series", "count", &[]),
+            series("node.planner.alive", "bool", &[1.0, 0.0]),
         ];
         let bundle_id = "0192f3c4-5b6a-7c8d-9e0f-1a2b3c4d5e6f".parse().unwrap();
         Self {
             device: DeviceId::new("robot-7").unwrap(),
             trigger,
             series,
+            events: events(),
+            attachments: attachments(),
+            extras: extras(),
             bundle_id,
         }
     }
@@ -89,7 +98,90 @@ impl Fixture {
                 end: t(5_000),
             },
             series: &self.series,
+            events: &self.events,
+            attachments: &self.attachments,
+            extras: &self.extras,
         }
+    }
+}
+
+/// Log lines from three sources (one message needing escapes) and typed
+/// events, deliberately out of time order.
+pub fn events() -> Vec<Event> {
+    let e = |ms, source: &str, kind, level, message: &str| {
+        Event::new(t(ms), source, kind, level, message)
+    };
+    vec![
+        e(
+            4_300,
+            "kmsg",
+            EventKind::OomKill,
+            Level::Error,
+            "Out of memory: killed process 4242 (camera)",
+        )
+        .with("pid", 4242),
+        e(
+            4_100,
+            "journal",
+            EventKind::Log,
+            Level::Info,
+            "camera.service: started",
+        ),
+        e(
+            4_200,
+            "process",
+            EventKind::ProcessMissing,
+            Level::Warning,
+            "camera is gone",
+        ),
+        e(
+            4_250,
+            "file:/var/log/app.log",
+            EventKind::Log,
+            Level::Warning,
+            "line one\nline two\\ \u{1b}",
+        ),
+        e(
+            4_250,
+            "socket",
+            EventKind::Custom("planner_stalled".into()),
+            Level::Critical,
+            "planner stalled",
+        ),
+        e(-1_000, "journal", EventKind::Log, Level::Debug, ""),
+    ]
+}
+
+pub fn attachments() -> Vec<Attachment> {
+    vec![
+        Attachment::new("system/os-release", "ID=debian\nVERSION_ID=12\n"),
+        Attachment::new(
+            "processes/camera/status",
+            "Name:\tcamera\nState:\tS (sleeping)\n",
+        ),
+        Attachment::new(
+            "processes/camera/stack",
+            Vec::from(&b"\x00\x01binary\xff"[..]),
+        ),
+        Attachment::new("baseline/processes/camera/status", "Name:\tcamera\n"),
+        Attachment::new("diagnostics/pprof/heap.pb.gz", vec![0x1f, 0x8b, 8, 0]),
+        Attachment::new("system/empty", Vec::new()),
+    ]
+}
+
+pub fn extras() -> BundleExtras {
+    BundleExtras {
+        fleet: Some("warehouse-east".into()),
+        redactions: vec![Redaction {
+            name: "bearer_token".into(),
+            count: 2,
+        }],
+        losses: [
+            ("samples_dropped_queue_full".to_owned(), 3),
+            ("ring_overwritten".to_owned(), 0),
+        ]
+        .into(),
+        notes: vec!["eu-stack not installed: no user-space stacks".into()],
     }
 }
 
@@ -118,6 +210,7 @@ pub fn small_limits() -> Limits {
         max_uncompressed_bytes: 4 << 20,
         max_entries: 50,
         max_member_bytes: 1 << 20,
+        ..Limits::default()
     }
 }
 
@@ -144,6 +237,29 @@ pub fn zip(members: &Members) -> Vec<u8> {
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
+}
+
+/// The valid bundle's members plus one more entry written with `options`.
+pub fn with_entry(name: &str, data: &[u8], options: SimpleFileOptions) -> Vec<u8> {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    let plain = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    for (n, d) in unzip(&valid_bundle()) {
+        w.start_file(n.as_str(), plain).unwrap();
+        w.write_all(&d).unwrap();
+    }
+    w.start_file(name, options).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// Adds a member and its `attachments` entry, and relists.
+pub fn attach(members: &mut Members, path: &str, kind: &str, data: Vec<u8>) {
+    members.push((path.into(), data));
+    edit_manifest(members, |m| {
+        let list = m["attachments"].as_array_mut().unwrap();
+        list.push(serde_json::json!({"path": path, "kind": kind}));
+    });
+    relist(members);
 }
 
 pub fn member<'a>(members: &'a mut Members, name: &str) -> &'a mut Vec<u8> {

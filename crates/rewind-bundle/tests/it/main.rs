@@ -4,6 +4,10 @@
 
 mod atomic;
 mod common;
+mod corpus;
 mod props;
+mod recording;
 mod reject;
+mod reject_content;
 mod round_trip;
+mod schema;

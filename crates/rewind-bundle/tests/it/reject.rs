@@ -1,4 +1,5 @@
-//! Every way a hostile or damaged bundle is refused, with the exact variant.
+//! Every way a hostile or damaged zip is refused, with the exact variant.
+//! Member contents that do not parse are in `reject_content.rs`.
 
 use std::io::{Cursor, Write};
 
@@ -6,10 +7,11 @@ use rewind_bundle::{Error, Limits, read_bundle};
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
 use crate::common::{
-    CPU_CSV, Members, edit_manifest, member, relist, small_limits, tampered, valid_bundle, zip,
+    CPU_CSV, Members, attach, edit_manifest, member, relist, small_limits, tampered, unzip,
+    valid_bundle, with_entry, zip,
 };
 
-fn read(bytes: &[u8]) -> Error {
+pub fn read(bytes: &[u8]) -> Error {
     read_bundle(bytes, &small_limits()).unwrap_err()
 }
 
@@ -45,15 +47,10 @@ fn too_many_entries() {
         max_entries: 3,
         ..small_limits()
     };
+    let count = unzip(&valid_bundle()).len();
     let err = read_bundle(&valid_bundle(), &limits).unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::TooManyEntries {
-                count: 10,
-                limit: 3
-            }
-        ),
+        matches!(err, Error::TooManyEntries { count: c, limit: 3 } if c == count),
         "{err}"
     );
 }
@@ -79,20 +76,16 @@ fn manifest_that_is_not_json() {
 
 #[test]
 fn unsupported_version() {
-    let err = read(&tampered(|m| {
-        edit_manifest(m, |v| v["format_version"] = 2.into())
-    }));
-    assert!(
-        matches!(
-            err,
-            Error::UnsupportedVersion {
-                found: 2,
-                supported: 1
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(err.code(), "bundle_unsupported_version");
+    for version in [0, 2, 99] {
+        let err = read(&tampered(|m| {
+            edit_manifest(m, |v| v["format_version"] = version.into())
+        }));
+        assert!(
+            matches!(err, Error::UnsupportedVersion { found, supported: 1 } if found == version),
+            "{err}"
+        );
+        assert_eq!(err.code(), "bundle_unsupported_version");
+    }
 }
 
 #[test]
@@ -116,6 +109,24 @@ fn tampered_member_is_a_hash_mismatch() {
 }
 
 #[test]
+fn a_flipped_byte_in_any_member_is_caught() {
+    for (name, data) in unzip(&valid_bundle()) {
+        if name == "manifest.json" || data.is_empty() {
+            continue;
+        }
+        let err = read(&tampered(|m| {
+            let bytes = member(m, &name);
+            let mid = bytes.len() / 2;
+            bytes[mid] ^= 0x01;
+        }));
+        assert!(
+            matches!(err, Error::HashMismatch { ref path, .. } if *path == name),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
 fn grown_member_is_a_size_mismatch() {
     let err = read(&tampered(|m| member(m, CPU_CSV).push(b'\n')));
     assert!(
@@ -134,20 +145,55 @@ fn unlisted_member() {
 }
 
 #[test]
+fn listed_member_outside_the_layout() {
+    for path in [
+        "notes.txt",
+        "system.txt",
+        "metrics/extra.csv",
+        "logs/extra.log",
+    ] {
+        let err = read(&tampered(|m| {
+            m.push((path.into(), b"hi".to_vec()));
+            relist(m);
+        }));
+        assert!(
+            matches!(err, Error::UnexpectedMember { path: ref p } if p == path),
+            "{path}: {err}"
+        );
+        assert_eq!(err.code(), "bundle_unexpected_member");
+    }
+    let err = read(&tampered(|m| {
+        edit_manifest(m, |v| v["recording"] = serde_json::Value::Null);
+    }));
+    assert!(
+        matches!(err, Error::UnexpectedMember { ref path } if path == "recording.mcap"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_member() {
     let err = read(&tampered(|m| m.retain(|(n, _)| n != CPU_CSV)));
     assert!(
         matches!(err, Error::MissingMember { ref path } if path == CPU_CSV),
         "{err}"
     );
-    let err = read(&tampered(|m| {
-        m.retain(|(n, _)| n != "trigger.json");
-        relist(m);
-    }));
-    assert!(
-        matches!(err, Error::MissingMember { ref path } if path == "trigger.json"),
-        "{err}"
-    );
+    for gone in [
+        "trigger.json",
+        "events.jsonl",
+        "recording.mcap",
+        "logs/kmsg.log",
+        "system/os-release",
+    ] {
+        let err = read(&tampered(|m| {
+            m.retain(|(n, _)| n != gone);
+            relist(m);
+        }));
+        assert!(
+            matches!(err, Error::MissingMember { ref path } if path == gone),
+            "{gone}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -156,9 +202,11 @@ fn unsafe_paths_are_refused_before_anything_is_read() {
         "../evil",
         "/etc/passwd",
         "metrics/../../evil",
+        "system/../../evil",
         "a\\b",
         "a\0b",
         "C:/evil",
+        "system/./x",
     ] {
         let err = read(&tampered(|m| m.push((name.into(), b"x".to_vec()))));
         assert!(matches!(err, Error::UnsafePath { .. }), "{name:?}: {err}");
@@ -167,15 +215,96 @@ fn unsafe_paths_are_refused_before_anything_is_read() {
 }
 
 #[test]
+fn attachment_paths_outside_their_directories_are_refused() {
+    let err = read(&tampered(|m| {
+        attach(m, "etc/passwd", "system", b"x".to_vec())
+    }));
+    assert!(
+        matches!(err, Error::UnsafePath { ref path, reason } if path == "etc/passwd" && reason.contains("attachments go under")),
+        "{err}"
+    );
+    let err = read(&tampered(|m| {
+        attach(m, "processes/x", "process", b"x".to_vec())
+    }));
+    assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+    let err = read(&tampered(|m| {
+        attach(m, "system/x", "process", b"x".to_vec())
+    }));
+    assert!(
+        matches!(err, Error::ManifestInvalid { ref reason } if reason.contains("kind")),
+        "{err}"
+    );
+    let err = read(&tampered(|m| {
+        attach(m, "system/x", "firmware", b"x".to_vec())
+    }));
+    assert!(matches!(err, Error::ManifestInvalid { .. }), "{err}");
+}
+
+#[test]
+fn symlinks_and_special_files_are_refused() {
+    let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+    for (n, d) in unzip(&valid_bundle()) {
+        w.start_file(n.as_str(), SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(&d).unwrap();
+    }
+    w.add_symlink("system/passwd", "/etc/passwd", SimpleFileOptions::default())
+        .unwrap();
+    let err = read(&w.finish().unwrap().into_inner());
+    assert!(
+        matches!(err, Error::UnsafePath { ref path, reason } if path == "system/passwd" && reason.contains("regular")),
+        "{err}"
+    );
+    for (mode, why) in [
+        (0o010_644, "not a regular file"), // a FIFO
+        (0o020_644, "not a regular file"), // a character device
+        (0o104_755, "setuid"),
+        (0o102_755, "setgid"),
+    ] {
+        let options = SimpleFileOptions::default().external_attributes(mode << 16);
+        let err = read(&with_entry("system/special", b"x", options));
+        assert!(
+            matches!(err, Error::UnsafePath { reason, .. } if reason.contains(why)),
+            "{mode:o}: {err}"
+        );
+    }
+}
+
+#[test]
 fn duplicate_names_are_refused() {
     // The zip writer refuses duplicates: write a twin name of equal length and patch it.
     let twin = tampered(|m| m.push(("trigger.jsoX".into(), b"x".to_vec())));
     let err = read(&replace_all(&twin, b"trigger.jsoX", b"trigger.json"));
-    assert!(matches!(err, Error::DuplicateMember), "{err}");
+    assert!(
+        matches!(err, Error::DuplicateMember { ref path } if path == "trigger.json"),
+        "{err}"
+    );
     assert_eq!(err.code(), "bundle_duplicate_member");
 }
 
-fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+#[test]
+fn names_that_differ_only_in_case_are_duplicates() {
+    let err = read(&tampered(|m| {
+        m.push(("TRIGGER.json".into(), b"x".to_vec()))
+    }));
+    assert!(
+        matches!(err, Error::DuplicateMember { ref path } if path == "TRIGGER.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_that_is_also_a_directory_is_refused() {
+    let err = read(&tampered(|m| {
+        m.push(("system/os-release/x".into(), b"x".to_vec()))
+    }));
+    assert!(
+        matches!(err, Error::UnsafePath { reason, .. } if reason.contains("both a file and the directory")),
+        "{err}"
+    );
+}
+
+pub fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     assert_eq!(from.len(), to.len());
     let mut out = haystack.to_vec();
     let mut i = 0;
@@ -190,71 +319,17 @@ fn replace_all(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn bad_csv_row_names_the_line() {
-    let err = read(&tampered(|m| {
-        let csv = member(m, CPU_CSV);
-        let text = String::from_utf8(csv.clone())
-            .unwrap()
-            .replace(",99.5\n", ",ninety\n");
-        *csv = text.into_bytes();
-        relist(m);
-    }));
-    match err {
-        Error::Csv { path, line, reason } => {
-            assert_eq!((path.as_str(), line), (CPU_CSV, 3));
-            assert!(reason.contains("`ninety`"), "{reason}");
-        }
-        other => panic!("{other}"),
-    }
-}
-
-#[test]
-fn sample_count_must_match() {
-    let err = read(&tampered(|m| {
-        edit_manifest(m, |v| v["series"][0]["samples"] = 4.into())
-    }));
-    assert!(
-        matches!(
-            err,
-            Error::SampleCountMismatch {
-                declared: 4,
-                actual: 3,
-                ..
-            }
-        ),
-        "{err}"
-    );
-}
-
-#[test]
-fn trigger_must_parse_and_agree_with_the_manifest() {
-    let err = read(&tampered(|m| {
-        let trigger = member(m, "trigger.json");
-        let mut v: serde_json::Value = serde_json::from_slice(trigger).unwrap();
-        v["rule"] = "something-else".into();
-        *trigger = serde_json::to_vec(&v).unwrap();
-        relist(m);
-    }));
-    assert!(
-        matches!(err, Error::TriggerMismatch { field: "rule", .. }),
-        "{err}"
-    );
-    let err = read(&tampered(|m| {
-        *member(m, "trigger.json") = b"[]".to_vec();
-        relist(m);
-    }));
-    assert!(matches!(err, Error::TriggerInvalid { .. }), "{err}");
-}
-
-/// A member of `size` zero bytes, deflated to a few KiB.
+/// An attachment of `size` zero bytes, deflated to a few KiB, whose `files`
+/// entry declares `declared` bytes.
 fn bomb_bundle(size: usize, declared: usize) -> Vec<u8> {
     tampered(|m: &mut Members| {
-        m.push(("bomb.bin".into(), vec![0; size]));
-        relist(m);
+        attach(m, "diagnostics/bomb.bin", "diagnostics", vec![0; size]);
         edit_manifest(m, |v| {
             let files = v["files"].as_array_mut().unwrap();
-            files.last_mut().unwrap()["size"] = declared.into();
+            let bomb = files
+                .iter_mut()
+                .find(|f| f["path"] == "diagnostics/bomb.bin");
+            bomb.unwrap()["size"] = declared.into();
         });
     })
 }
@@ -265,9 +340,35 @@ fn zip_bomb_is_stopped_at_the_member_limit() {
     assert!(bytes.len() < 64 << 10, "{} bytes", bytes.len());
     let err = read(&bytes);
     assert!(
-        matches!(err, Error::MemberTooLarge { ref path, limit } if path == "bomb.bin" && limit == 1 << 20),
+        matches!(err, Error::MemberTooLarge { ref path, limit } if path == "diagnostics/bomb.bin" && limit == 1 << 20),
         "{err}"
     );
+}
+
+#[test]
+fn zip_bomb_is_stopped_by_the_compression_ratio() {
+    let bytes = bomb_bundle(2 << 20, 2 << 20);
+    let err = read_bundle(&bytes, &Limits::default()).unwrap_err();
+    match err {
+        Error::CompressionRatio {
+            ref path,
+            size,
+            compressed,
+            limit: 200,
+        } => {
+            assert_eq!((path.as_str(), size), ("diagnostics/bomb.bin", 2 << 20));
+            assert!(compressed < 64 << 10, "{compressed}");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(err.code(), "bundle_compression_ratio");
+    // Raising the ratio lets the honest (if silly) member through.
+    let lenient = Limits {
+        max_compression_ratio: 100_000,
+        ..Limits::default()
+    };
+    let bundle = read_bundle(&bomb_bundle(2 << 20, 2 << 20), &lenient).unwrap();
+    assert!(bundle.attachments.iter().any(|a| a.bytes.len() == 2 << 20));
 }
 
 #[test]
@@ -278,10 +379,10 @@ fn zip_bomb_with_a_lying_zip_header_is_stopped_while_decompressing() {
     let patched = replace_all(&bytes, &(size as u32).to_le_bytes(), &10_u32.to_le_bytes());
     assert_ne!(patched, bytes);
     // The zip reader stops at the declared size and reports the excess; the
-    // reader's own cap (unit-tested in `read.rs`) is the backstop behind it.
+    // reader's own caps (unit-tested in `read/archive.rs`) are the backstop.
     let err = read(&patched);
     assert!(
-        matches!(err, Error::Corrupt { ref path, .. } if path == "bomb.bin"),
+        matches!(err, Error::Corrupt { ref path, .. } if path == "diagnostics/bomb.bin"),
         "{err}"
     );
     assert_eq!(err.code(), "bundle_member_corrupt");
@@ -291,15 +392,33 @@ fn zip_bomb_with_a_lying_zip_header_is_stopped_while_decompressing() {
 fn many_small_members_hit_the_total_limit() {
     let bytes = tampered(|m| {
         for i in 0..5 {
-            m.push((format!("part{i}.bin"), vec![0; 1 << 20]));
+            attach(
+                m,
+                &format!("diagnostics/part{i}.bin"),
+                "diagnostics",
+                vec![7; 1 << 20],
+            );
         }
-        relist(m);
     });
     let err = read(&bytes);
     assert!(
         matches!(err, Error::UncompressedTooLarge { limit } if limit == 4 << 20),
         "{err}"
     );
+}
+
+#[test]
+fn attachments_over_their_limit_are_refused_before_decompressing() {
+    let limits = Limits {
+        max_attachment_bytes: 10,
+        ..Limits::default()
+    };
+    let err = read_bundle(&valid_bundle(), &limits).unwrap_err();
+    assert!(
+        matches!(err, Error::AttachmentsTooLarge { size, limit: 10 } if size > 10),
+        "{err}"
+    );
+    assert_eq!(err.code(), "bundle_attachments_too_large");
 }
 
 #[test]
@@ -310,7 +429,7 @@ fn directories_and_stored_members_are_handled() {
     let err = read(&w.finish().unwrap().into_inner());
     assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
 
-    let mut members = crate::common::unzip(&valid_bundle());
+    let mut members = unzip(&valid_bundle());
     let mut w = ZipWriter::new(Cursor::new(Vec::new()));
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (name, data) in &mut members {

@@ -75,6 +75,6 @@ async fn detail(
     Ok(Json(IncidentDetail {
         incident: record.summary,
         trigger: record.trigger,
-        series: bundle.series,
+        series: bundle.series.into_iter().map(Into::into).collect(),
     }))
 }

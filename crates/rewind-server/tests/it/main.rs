@@ -132,6 +132,9 @@ pub(crate) fn bundle(n: usize) -> Vec<u8> {
             end: t(8_000),
         },
         series: &series,
+        events: &[],
+        attachments: &[],
+        extras: &rewind_bundle::BundleExtras::default(),
     };
     let mut out = std::io::Cursor::new(Vec::new());
     rewind_bundle::write_bundle_to(&mut out, &input).unwrap();
