@@ -121,6 +121,42 @@ pub(crate) enum AgentAction {
         #[arg(long)]
         json: bool,
     },
+    /// Show the agent's recent starts, stops and crashes, and its watched processes' events.
+    #[command(
+        after_help = "Example:\n  rewind agent history --state-dir /var/lib/rewind-agent\n  rewind agent history --json | jq '.runs[] | select(.status == \"crashed\")'\n\nEvery agent start appends a row to <state-dir>/history.jsonl and a clean stop\ncloses it; a run never closed crashed (or was killed). The second table lists\nwatched processes that went missing or restarted. Newest first."
+    )]
+    History {
+        #[command(flatten)]
+        at: StateDirArgs,
+        /// Rows shown per table, newest first (0 shows every row kept).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the spooled bundles; move damaged ones to quarantine/ and delete stale temp files.
+    #[command(
+        after_help = "Example:\n  rewind agent fsck --state-dir /var/lib/rewind-agent\n\nEvery bundle in <state-dir>/spool and spool/rejected is validated like the server\ndoes (zip, manifest, sizes and SHA-256 of every file). A damaged one is moved to\nspool/quarantine/, never deleted. Temp files of bundles being written\n(.rewind-bundle-*) older than a minute are left over from a crash and are deleted.\nSafe while the agent runs.\n\nExit codes: 0 everything whole, 1 something was quarantined (or could not be\nmoved), 2 bad arguments or no state directory."
+    )]
+    Fsck {
+        #[command(flatten)]
+        at: StateDirArgs,
+        /// Print JSON instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where an agent keeps its state, for commands that read it.
+#[derive(Debug, Args)]
+pub(crate) struct StateDirArgs {
+    /// The agent's state directory [default: `state_dir` of --config, else .rewind-agent].
+    #[arg(long, env = "REWIND_AGENT_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The agent's config file, to find its state directory.
+    #[arg(long, env = "REWIND_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

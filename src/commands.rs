@@ -17,6 +17,8 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
             Some(AgentAction::Snapshot { config, json }) => {
                 agent::snapshot(config.as_deref(), json)
             }
+            Some(AgentAction::History { at, limit, json }) => agent::history(&at, limit, json),
+            Some(AgentAction::Fsck { at, json }) => agent::fsck(&at, json),
             None => agent::run(args.run).await,
         },
         Command::Bench(BenchCommand::Agent { seconds, json }) => bench::agent(seconds, json).await,

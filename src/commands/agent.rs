@@ -1,12 +1,22 @@
-//! `rewind agent` and `rewind agent snapshot`.
+//! `rewind agent`, `rewind agent snapshot`, `history` and `fsck`.
 
-use std::{io::Write as _, path::Path};
+mod fsck;
+mod history;
+
+use std::{
+    io::Write as _,
+    path::{Path, PathBuf},
+};
 
 use anyhow::Context as _;
-use rewind_agent::{AgentConfig, AgentFile, collect::CollectorsConfig};
+use rewind_agent::{AgentConfig, AgentFile};
 use rewind_model::DeviceId;
 
-use crate::{UsageError, cli::AgentRunArgs};
+pub(crate) use self::{fsck::run as fsck, history::run as history};
+use crate::{
+    UsageError,
+    cli::{AgentRunArgs, StateDirArgs},
+};
 
 /// The documented example config, with every default.
 const EXAMPLE_CONFIG: &str = include_str!("../../examples/agent.yaml");
@@ -23,23 +33,14 @@ fn read_file(path: Option<&Path>) -> anyhow::Result<Option<AgentFile>> {
 /// The file's settings overlaid with the flags, checked; nothing starts half-configured.
 pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
     let file = read_file(args.config.as_deref())?;
-    let (ring, collectors, f_device, f_server, f_rules, f_state) = match file {
+    let (f_device, f_server, f_rules, f_state) = match &file {
         Some(f) => (
-            f.ring,
-            f.collectors,
-            f.device_id,
-            f.server,
-            f.rules,
-            f.state_dir,
+            f.device_id.clone(),
+            f.server.clone(),
+            f.rules.clone(),
+            f.state_dir.clone(),
         ),
-        None => (
-            Default::default(),
-            CollectorsConfig::default(),
-            None,
-            None,
-            None,
-            None,
-        ),
+        None => (None, None, None, None),
     };
     let rules_path = args.rules.or(f_rules).ok_or_else(|| {
         UsageError("error: no rules file: give --rules FILE or `rules:` in the config file\n  hint: start from examples/rules/demo.yaml".into())
@@ -59,8 +60,12 @@ pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
         .unwrap_or_else(|| ".rewind-agent".into());
     let mut config = AgentConfig::new(device_id, state_dir, rules);
     config.server_url = server;
-    config.ring = ring;
-    config.collectors = collectors;
+    if let Some(f) = file {
+        config.ring = f.ring;
+        config.collectors = f.collectors;
+        config.spool = f.spool;
+        config.history = f.history;
+    }
     if let Some(v) = args.window {
         config.ring.window = v;
     }
@@ -78,6 +83,28 @@ pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
         return Err(UsageError(format!("error: {}", problems.join("\nerror: "))).into());
     }
     Ok(config)
+}
+
+/// The state directory named by `--state-dir`, else by the config file's
+/// `state_dir`, else `.rewind-agent`; it must exist.
+fn state_dir(at: &StateDirArgs) -> anyhow::Result<PathBuf> {
+    let from_file = match &at.state_dir {
+        Some(_) => None,
+        None => read_file(at.config.as_deref())?.and_then(|f| f.state_dir),
+    };
+    let dir = at
+        .state_dir
+        .clone()
+        .or(from_file)
+        .unwrap_or_else(|| ".rewind-agent".into());
+    if !dir.is_dir() {
+        return Err(UsageError(format!(
+            "error: no agent state directory at {}\n  hint: give the agent's --state-dir (or --config with its `state_dir:`)",
+            dir.display()
+        ))
+        .into());
+    }
+    Ok(dir)
 }
 
 /// The kernel's host name, or empty.

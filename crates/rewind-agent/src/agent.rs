@@ -23,6 +23,7 @@ use crate::{
     capture::{Frozen, PendingCapture},
     collect::{self, Batch, Sink, Stop},
     events::EventRing,
+    history::{self, History},
     telemetry::Telemetry,
     upload::Backoff,
 };
@@ -78,6 +79,8 @@ pub struct AgentStats {
     pub ring_bytes: AtomicU64,
     /// Events held now.
     pub events: AtomicU64,
+    /// Bundles evicted from the spool to keep within its budget.
+    pub bundles_evicted: AtomicU64,
 }
 
 /// [`run`], also reporting [`AgentEvent`]s on `events` and keeping `stats` current.
@@ -91,7 +94,10 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     let events = Events(events);
-    let spool = Spool::open(config.spool_dir())?;
+    let spool = Spool::open(config.spool_dir())?.with_budget(config.spool.budget());
+    // The budget may have shrunk since the last run.
+    let admit = spool.clone();
+    tokio::task::spawn_blocking(move || admit.enforce_budget());
     let wake_uploader = Arc::new(Notify::new());
     let uploader = match &config.server_url {
         Some(url) => {
@@ -101,6 +107,7 @@ pub async fn run_with(
                 spool.clone(),
                 Arc::clone(&wake_uploader),
                 events.clone(),
+                Backoff::new(config.spool.retry_initial, config.spool.retry_max),
             );
             Some(tokio::spawn(task))
         }
@@ -122,6 +129,7 @@ pub async fn run_with(
     }
     let collectors = config.collectors.build()?;
     let (sink, batches) = Sink::channel(BATCH_QUEUE);
+    let history = history::open(&config, &sink).await;
     let (stop_handle, stop) = Stop::new();
     let mut threads = Vec::new();
     for polled in collectors.polled {
@@ -139,6 +147,7 @@ pub async fn run_with(
     }
     let mut hub = Hub::new(&config, spool.clone(), Arc::clone(&wake_uploader), events);
     hub.stats = stats;
+    hub.history = history.as_ref().and_then(History::recorder);
     hub.run(batches, shutdown).await;
     stop_handle.stop();
     if sink.dropped() > 0 {
@@ -160,6 +169,11 @@ pub async fn run_with(
             bundles = left,
             "bundles left in the spool are uploaded by the next run"
         );
+    }
+    if let Some(history) = history {
+        tokio::task::spawn_blocking(move || history.stop("shutdown"))
+            .await
+            .ok();
     }
     Ok(())
 }
@@ -190,6 +204,8 @@ struct Hub<'a> {
     telemetry: Telemetry,
     stats: Option<Arc<AgentStats>>,
     readings: u64,
+    /// Where watched-process events are recorded, if the history is open.
+    history: Option<history::Recorder>,
 }
 
 impl<'a> Hub<'a> {
@@ -226,6 +242,7 @@ impl<'a> Hub<'a> {
             telemetry: Telemetry::default(),
             stats: None,
             readings: 0,
+            history: None,
         }
     }
 
@@ -240,6 +257,7 @@ impl<'a> Hub<'a> {
             tokio::select! {
                 Some(batch) = batches.recv() => self.ingest(batch),
                 _ = tick.tick() => {
+                    self.ring.maintain();
                     self.tick(Timestamp::now());
                     self.publish_stats();
                 }
@@ -277,6 +295,9 @@ impl<'a> Hub<'a> {
             stats
                 .events
                 .store(self.event_ring.len() as u64, Ordering::Relaxed);
+            stats
+                .bundles_evicted
+                .store(self.spool.evicted(), Ordering::Relaxed);
         }
     }
 
@@ -297,6 +318,9 @@ impl<'a> Hub<'a> {
             self.signals(signals);
         }
         for event in batch.events {
+            if let Some(history) = &self.history {
+                history.event(&event);
+            }
             let signals = self.engine.observe_event(&event);
             self.signals(signals);
             self.event_ring.push(event);
@@ -409,6 +433,9 @@ impl<'a> Hub<'a> {
                 for old in self.spool.rotate(&rewind_bundle::rule_slug(&rule), keep) {
                     tracing::info!(bundle = %old.display(), rule = %rule, keep, "rotated an old bundle of this rule out of the spool");
                 }
+                // The spool's budget over all rules: blocking (it may open zips).
+                let spool = self.spool.clone();
+                tokio::task::spawn_blocking(move || spool.enforce_budget());
                 self.events.send(AgentEvent::BundleWritten(path));
                 self.wake_uploader.notify_one();
             }
@@ -418,14 +445,19 @@ impl<'a> Hub<'a> {
     }
 }
 
-async fn upload_loop(uploader: Uploader, spool: Spool, wake: Arc<Notify>, events: Events) {
-    let mut backoff = Backoff::default();
+async fn upload_loop(
+    uploader: Uploader,
+    spool: Spool,
+    wake: Arc<Notify>,
+    events: Events,
+    mut backoff: Backoff,
+) {
     loop {
         let on_stored = |incident: &IncidentSummary| {
             events.send(AgentEvent::Uploaded(Box::new(incident.clone())))
         };
         if uploader.drain(&spool, on_stored).await {
-            backoff = Backoff::default();
+            backoff.reset();
             // Also look again now and then, for bundles left by an earlier run.
             tokio::select! {
                 () = wake.notified() => {}

@@ -10,7 +10,7 @@ use rewind_detect::RuleSet;
 use rewind_model::DeviceId;
 use serde::Deserialize;
 
-use crate::collect::CollectorsConfig;
+use crate::{HistoryConfig, SpoolConfig, collect::CollectorsConfig};
 
 /// The longest history the ring keeps.
 pub const MAX_WINDOW: Duration = Duration::from_secs(300);
@@ -39,6 +39,22 @@ pub struct AgentFile {
     /// Which collectors run.
     #[serde(default)]
     pub collectors: CollectorsConfig,
+    /// The spool's disk budget and the upload retry.
+    #[serde(default)]
+    pub spool: SpoolConfig,
+    /// The startup history.
+    #[serde(default)]
+    pub history: HistoryConfig,
+    /// Diagnostics taken when a rule trips (watched processes' `/proc` files
+    /// and stacks, HTTP profiles) and as routine baselines.
+    #[serde(default)]
+    pub diagnostics: crate::diagnostics::Config,
+    /// Secrets and personal data scrubbed from logs and the config before they go into a bundle.
+    #[serde(default)]
+    pub redaction: crate::redact::Config,
+    /// The deployment (service and version) this machine runs, for `system/deploy.json`.
+    #[serde(default)]
+    pub deployment: crate::sysinfo::DeploymentConfig,
 }
 
 /// `ring` in the agent config.
@@ -118,6 +134,18 @@ pub struct AgentConfig {
     pub ring: RingConfig,
     /// Which collectors run.
     pub collectors: CollectorsConfig,
+    /// The spool's disk budget and the upload retry.
+    pub spool: SpoolConfig,
+    /// The startup history.
+    pub history: HistoryConfig,
+    /// Diagnostics at a trip and baselines.
+    pub diagnostics: crate::diagnostics::Config,
+    /// Redaction of logs and the config in bundles.
+    pub redaction: crate::redact::Config,
+    /// The deployment running, for `system/deploy.json`.
+    pub deployment: crate::sysinfo::DeploymentConfig,
+    /// The config file's text (redacted into `system/agent-config.yaml`); `None` without a file.
+    pub config_text: Option<crate::sysinfo::ConfigText>,
 }
 
 impl AgentConfig {
@@ -131,6 +159,12 @@ impl AgentConfig {
             rules,
             ring: RingConfig::default(),
             collectors: CollectorsConfig::default(),
+            spool: SpoolConfig::default(),
+            history: HistoryConfig::default(),
+            diagnostics: crate::diagnostics::Config::default(),
+            redaction: crate::redact::Config::default(),
+            deployment: crate::sysinfo::DeploymentConfig::default(),
+            config_text: None,
         }
     }
 
@@ -161,6 +195,13 @@ impl AgentConfig {
                     .to_owned(),
             );
         }
+        out.extend(self.spool.problems());
+        out.extend(self.history.problems());
+        out.extend(self.diagnostics.problems());
+        if let Err(e) = self.redaction.build() {
+            out.push(e);
+        }
+        out.extend(self.deployment.problems());
         out
     }
 }
@@ -234,6 +275,26 @@ mod tests {
         assert_eq!(
             format!("{:?}", file.collectors),
             format!("{:?}", CollectorsConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", file.spool),
+            format!("{:?}", SpoolConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", file.history),
+            format!("{:?}", HistoryConfig::default())
+        );
+        assert_eq!(
+            format!("{:?}", file.diagnostics),
+            format!("{:?}", crate::diagnostics::Config::default())
+        );
+        assert_eq!(
+            format!("{:?}", file.redaction),
+            format!("{:?}", crate::redact::Config::default())
+        );
+        assert_eq!(
+            format!("{:?}", file.deployment),
+            format!("{:?}", crate::sysinfo::DeploymentConfig::default())
         );
     }
 

@@ -1,6 +1,15 @@
-//! Uploading spooled bundles to the server, with backoff.
+//! Uploading spooled bundles to the server, with backoff and jitter.
+//!
+//! The protocol is idempotent: a bundle keeps its id, and the server answers
+//! `200` with the existing incident when the same id and bytes arrive again,
+//! so a retry after a lost answer stores nothing twice. A bundle is deleted
+//! from the spool only once the server has confirmed it.
 
-use std::{path::Path, time::Duration};
+use std::{
+    hash::{BuildHasher as _, RandomState},
+    path::Path,
+    time::Duration,
+};
 
 use rewind_model::{ApiErrorBody, IncidentSummary};
 
@@ -20,6 +29,9 @@ pub enum UploadOutcome {
     },
     /// Not stored this time (network error, 5xx, 408, 429): try again later.
     Retry(String),
+    /// The file vanished before it was read (evicted, rotated out or
+    /// quarantined meanwhile): nothing to send.
+    Gone,
 }
 
 /// Sends bundles to `POST {server}/api/v1/bundles`.
@@ -61,6 +73,7 @@ impl Uploader {
     pub async fn upload(&self, path: &Path) -> UploadOutcome {
         let body = match tokio::fs::read(path).await {
             Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return UploadOutcome::Gone,
             Err(e) => return UploadOutcome::Retry(format!("cannot read {}: {e}", path.display())),
         };
         let sent = self
@@ -97,9 +110,14 @@ impl Uploader {
 
     /// Uploads every waiting bundle, oldest first. Stops at the first one
     /// that must be retried and returns `false`; `true` when the spool is empty.
-    /// `on_stored` is called with each incident the server stored.
+    /// `on_stored` is called with each incident the server stored. Each
+    /// bundle is marked in flight while it is sent, so the spool's eviction
+    /// and rotation leave it alone.
     pub async fn drain(&self, spool: &Spool, mut on_stored: impl FnMut(&IncidentSummary)) -> bool {
         for path in spool.pending() {
+            let Some(_in_flight) = spool.uploading(&path) else {
+                continue; // gone since listed
+            };
             match self.upload(&path).await {
                 UploadOutcome::Stored(incident) => {
                     tracing::info!(incident = %incident.id, bundle = %path.display(), "bundle uploaded");
@@ -114,45 +132,191 @@ impl Uploader {
                     tracing::warn!(%reason, bundle = %path.display(), "upload failed; will retry");
                     return false;
                 }
+                UploadOutcome::Gone => {
+                    tracing::debug!(bundle = %path.display(), "bundle left the spool before its upload");
+                }
             }
         }
         true
     }
 }
 
-/// Waits before the next retry: 1 s doubling up to 60 s.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Backoff(Duration);
+/// Waits before the next retry: a ceiling that starts at `initial` and
+/// doubles after each failure up to `max`, and a wait drawn uniformly from
+/// the upper half of it ("equal jitter"): never less than half the ceiling,
+/// so a failing server is not hammered, and never in lockstep across a fleet
+/// that lost the same server at the same moment.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    initial: Duration,
+    max: Duration,
+    ceiling: Duration,
+    /// xorshift64 state, seeded from the process's random hasher keys.
+    rng: u64,
+}
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self(Duration::from_secs(1))
+        Self::new(Duration::from_secs(1), Duration::from_secs(60))
     }
 }
 
 impl Backoff {
-    pub(crate) fn next(&mut self) -> Duration {
-        let now = self.0;
-        self.0 = (self.0 * 2).min(Duration::from_secs(60));
-        now
+    /// Waits starting at `initial`, at most `max`.
+    pub(crate) fn new(initial: Duration, max: Duration) -> Self {
+        let seed = RandomState::new().hash_one(std::process::id());
+        Self {
+            initial,
+            max: max.max(initial),
+            ceiling: initial,
+            rng: seed | 1,
+        }
     }
+
+    /// Back to the first wait, after a pass that succeeded.
+    pub(crate) fn reset(&mut self) {
+        self.ceiling = self.initial;
+    }
+
+    /// The wait before the next attempt.
+    pub(crate) fn next(&mut self) -> Duration {
+        let ceiling = self.ceiling;
+        self.ceiling = (ceiling * 2).min(self.max);
+        jittered(ceiling, self.unit())
+    }
+
+    /// A pseudo-random number in `[0, 1)`.
+    fn unit(&mut self) -> f64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        #[allow(clippy::cast_precision_loss)] // 53 bits are exact in an f64
+        let unit = (x >> 11) as f64 / (1_u64 << 53) as f64;
+        unit
+    }
+}
+
+/// The wait for `ceiling` given `unit` in `[0, 1)`: within `[ceiling / 2, ceiling)`.
+fn jittered(ceiling: Duration, unit: f64) -> Duration {
+    ceiling.mul_f64(0.5 + unit.clamp(0.0, 1.0) / 2.0)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::{Notify, mpsc};
+
     use super::*;
 
     #[test]
-    fn backoff_doubles_to_a_ceiling() {
+    fn backoff_doubles_to_a_ceiling_with_jitter_in_its_upper_half() {
         let mut b = Backoff::default();
-        let secs: Vec<u64> = (0..9).map(|_| b.next().as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        let ceilings = [1, 2, 4, 8, 16, 32, 60, 60, 60];
+        for _after_a_reset in 0..2 {
+            let waits: Vec<Duration> = (0..ceilings.len()).map(|_| b.next()).collect();
+            for (wait, ceiling) in waits.iter().zip(ceilings) {
+                let c = Duration::from_secs(ceiling);
+                assert!(
+                    *wait >= c / 2 && *wait <= c,
+                    "{wait:?} outside [{ceiling}/2, {ceiling}] s"
+                );
+            }
+            assert!(
+                waits[6..].windows(2).any(|w| w[0] != w[1]),
+                "jitter varies the waits: {waits:?}"
+            );
+            b.reset();
+        }
+    }
+
+    #[test]
+    fn jitter_spans_the_upper_half_of_the_ceiling() {
+        let c = Duration::from_secs(10);
+        assert_eq!(jittered(c, 0.0), Duration::from_secs(5));
+        assert_eq!(jittered(c, 0.5), Duration::from_millis(7500));
+        assert!(jittered(c, 0.999_999) <= c);
+        assert_eq!(jittered(c, 7.0), c, "out-of-range input is clamped");
+    }
+
+    #[test]
+    fn two_agents_do_not_wait_in_lockstep() {
+        let (mut a, mut b) = (Backoff::default(), Backoff::default());
+        let same = (0..20).filter(|_| a.next() == b.next()).count();
+        assert!(same < 20, "independently seeded");
     }
 
     #[test]
     fn refuses_non_http_urls() {
         assert!(Uploader::new("ftp://x").is_err());
         assert!(Uploader::new("http://127.0.0.1:1/").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_bundle_gone_before_it_is_read_is_skipped() {
+        let up = Uploader::new("http://127.0.0.1:9").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = up.upload(&dir.path().join("incident_1.zip")).await;
+        assert!(matches!(outcome, UploadOutcome::Gone), "{outcome:?}");
+    }
+
+    /// A server that answers 503 once the test lets it, and says when a
+    /// request arrived.
+    async fn stalling_server() -> (String, mpsc::Receiver<()>, Arc<Notify>) {
+        use axum::{Router, http::StatusCode, routing::post};
+        let (arrived, rx) = mpsc::channel(8);
+        let release = Arc::new(Notify::new());
+        let gate = Arc::clone(&release);
+        let app = Router::new().route(
+            "/api/v1/bundles",
+            post(move || {
+                let (arrived, gate) = (arrived.clone(), Arc::clone(&gate));
+                async move {
+                    arrived.send(()).await.ok();
+                    gate.notified().await;
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        (url, rx, release)
+    }
+
+    #[tokio::test]
+    async fn eviction_during_an_upload_leaves_the_bundle_in_flight_alone() {
+        use rewind_model::Severity;
+        let dir = tempfile::tempdir().unwrap();
+        let budget = crate::spool::Budget {
+            max_bytes: u64::MAX,
+            max_bundles: 1,
+        };
+        let spool = Spool::open(dir.path().to_path_buf())
+            .unwrap()
+            .with_budget(budget);
+        let oldest = crate::spool::tests::bundle(dir.path(), "a", Severity::Info, 0);
+        let newer = crate::spool::tests::bundle(dir.path(), "b", Severity::Critical, 1);
+        let (url, mut arrived, release) = stalling_server().await;
+        let up = Uploader::new(&url).unwrap();
+        let sending = spool.clone();
+        let drain = tokio::spawn(async move { up.drain(&sending, |_| {}).await });
+        arrived.recv().await.unwrap();
+        let evicting = spool.clone();
+        let done = tokio::task::spawn_blocking(move || evicting.enforce_budget())
+            .await
+            .unwrap();
+        assert!(
+            done.evicted.is_empty() && done.over_budget,
+            "the info bundle is in flight, the other is critical: {done:?}"
+        );
+        release.notify_one();
+        assert!(!drain.await.unwrap(), "503: retry later");
+        let done = spool.enforce_budget();
+        assert_eq!(done.evicted, [oldest], "no longer in flight");
+        assert_eq!(spool.pending(), [newer]);
     }
 
     #[tokio::test]

@@ -135,6 +135,23 @@ impl Config {
             poll: Box::new(watcher),
         }])
     }
+
+    /// The pids each watch entry matches now, in config order (an entry
+    /// matching nothing has an empty list): one pass over `proc_root` with
+    /// the collector's own matching, for the diagnostics taken at a trigger.
+    ///
+    /// # Errors
+    /// A watch entry that cannot be used, or `proc_root` cannot be listed.
+    pub fn matching_pids(&self) -> crate::Result<Vec<(String, Vec<u32>)>> {
+        let error = |reason| crate::Error::Collector {
+            collector: "processes",
+            reason,
+        };
+        let targets = select::compile(&self.watch).map_err(error)?;
+        Watcher::new(self.proc_root.clone(), targets, DEFAULT_TICKS_PER_SECOND)
+            .matching_pids()
+            .map_err(error)
+    }
 }
 
 /// `USER_HZ` from `getconf CLK_TCK`, or [`DEFAULT_TICKS_PER_SECOND`].

@@ -192,6 +192,30 @@ impl Watcher {
         Ok(deep)
     }
 
+    /// The pids each entry matches now, lowest first, in entry order.
+    pub(super) fn matching_pids(&mut self) -> Result<Vec<(String, Vec<u32>)>, String> {
+        let mut scratch = Batch::new(Timestamp::now());
+        let pid_files = self.pid_files(&mut scratch);
+        let mut pids = read::list_pids(&self.proc_root)?;
+        pids.sort_unstable();
+        let mut found: Vec<(String, Vec<u32>)> = self
+            .targets
+            .iter()
+            .map(|t| (t.name.clone(), Vec::new()))
+            .collect();
+        for pid in pids {
+            let dir = self.proc_root.join(pid.to_string());
+            if let Ok(Some((hits, _))) = self.matches(&dir, pid, &pid_files) {
+                for i in hits {
+                    if let Some((_, list)) = found.get_mut(i) {
+                        list.push(pid);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn boot_time(&mut self, out: &mut Batch) -> Option<u64> {
         if self.boot_time.is_none() {
             match read::boot_time(&self.proc_root) {
