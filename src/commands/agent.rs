@@ -22,19 +22,19 @@ use crate::{
 const EXAMPLE_CONFIG: &str = include_str!("../../examples/agent.yaml");
 
 /// Reads the config file, if one is named.
-fn read_file(path: Option<&Path>) -> anyhow::Result<Option<AgentFile>> {
+fn read_file(path: Option<&Path>) -> anyhow::Result<Option<(AgentFile, String)>> {
     let Some(path) = path else { return Ok(None) };
     let text = fs_err::read_to_string(path)
         .map_err(|e| UsageError(format!("error: cannot read the agent config: {e}")))?;
     let file = AgentFile::parse(&text, &path.display().to_string()).map_err(UsageError)?;
-    Ok(Some(file))
+    Ok(Some((file, text)))
 }
 
 /// The file's settings overlaid with the flags, checked; nothing starts half-configured.
 pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
     let file = read_file(args.config.as_deref())?;
     let (f_device, f_server, f_rules, f_state) = match &file {
-        Some(f) => (
+        Some((f, _)) => (
             f.device_id.clone(),
             f.server.clone(),
             f.rules.clone(),
@@ -60,11 +60,16 @@ pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
         .unwrap_or_else(|| ".rewind-agent".into());
     let mut config = AgentConfig::new(device_id, state_dir, rules);
     config.server_url = server;
-    if let Some(f) = file {
+    if let Some((f, text)) = file {
         config.ring = f.ring;
         config.collectors = f.collectors;
         config.spool = f.spool;
         config.history = f.history;
+        config.diagnostics = f.diagnostics;
+        config.redaction = f.redaction;
+        config.deployment = f.deployment;
+        // Bundles carry it as system/agent-config.yaml, redacted.
+        config.config_text = Some(rewind_agent::sysinfo::ConfigText(text));
     }
     if let Some(v) = args.window {
         config.ring.window = v;
@@ -90,7 +95,7 @@ pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
 fn state_dir(at: &StateDirArgs) -> anyhow::Result<PathBuf> {
     let from_file = match &at.state_dir {
         Some(_) => None,
-        None => read_file(at.config.as_deref())?.and_then(|f| f.state_dir),
+        None => read_file(at.config.as_deref())?.and_then(|(f, _)| f.state_dir),
     };
     let dir = at
         .state_dir
@@ -127,7 +132,9 @@ pub(crate) async fn run(args: AgentRunArgs) -> anyhow::Result<()> {
 
 /// `rewind agent snapshot [--config FILE] [--json]`.
 pub(crate) fn snapshot(config: Option<&Path>, json: bool) -> anyhow::Result<()> {
-    let collectors = read_file(config)?.map(|f| f.collectors).unwrap_or_default();
+    let collectors = read_file(config)?
+        .map(|(f, _)| f.collectors)
+        .unwrap_or_default();
     let mut built = collectors
         .build()
         .map_err(|e| UsageError(format!("error: {e}")))?;

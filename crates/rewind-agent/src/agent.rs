@@ -20,10 +20,13 @@ use tokio::{
 
 use crate::{
     AgentConfig, Result, Ring, Spool, Uploader,
-    capture::{Frozen, PendingCapture},
+    capture::{Context, Frozen, PendingCapture, SystemParts},
     collect::{self, Batch, Sink, Stop},
+    diagnostics,
     events::EventRing,
     history::{self, History},
+    redact::Redactor,
+    sysinfo,
     telemetry::Telemetry,
     upload::Backoff,
 };
@@ -206,6 +209,17 @@ struct Hub<'a> {
     readings: u64,
     /// Where watched-process events are recorded, if the history is open.
     history: Option<history::Recorder>,
+    /// Diagnostics of watched processes, taken at the trip.
+    capturer: diagnostics::Capturer,
+    /// Diagnostics captures in flight, by capture id.
+    diagnosing: HashMap<u64, tokio::task::JoinHandle<diagnostics::Diagnostics>>,
+    next_capture: u64,
+    /// Routine captures of a healthy moment, to compare an incident with.
+    baselines: Arc<std::sync::Mutex<diagnostics::Baselines>>,
+    baseline_running: Arc<std::sync::atomic::AtomicBool>,
+    redactor: Arc<Redactor>,
+    started_at: Timestamp,
+    env_version: Option<String>,
 }
 
 impl<'a> Hub<'a> {
@@ -243,6 +257,23 @@ impl<'a> Hub<'a> {
             stats: None,
             readings: 0,
             history: None,
+            capturer: diagnostics::Capturer::new(
+                &config.diagnostics,
+                &config.collectors.processes,
+            ),
+            diagnosing: HashMap::new(),
+            next_capture: 0,
+            baselines: Arc::new(std::sync::Mutex::new(diagnostics::Baselines::new(
+                &config.diagnostics.baselines,
+            ))),
+            baseline_running: Arc::default(),
+            // `AgentConfig::problems` has refused bad patterns before this point.
+            redactor: Arc::new(config.redaction.build().unwrap_or_else(|err| {
+                tracing::error!(error = %err, "redaction patterns refused: bundles are NOT redacted");
+                Redactor::none()
+            })),
+            started_at: Timestamp::now(),
+            env_version: sysinfo::env_deploy_version(),
         }
     }
 
@@ -281,6 +312,39 @@ impl<'a> Hub<'a> {
         let signals = self.engine.advance(now);
         self.signals(signals);
         self.write_due(now);
+        self.maybe_baseline(now);
+    }
+
+    /// Takes a routine baseline when one is due and no incident is being
+    /// captured (a baseline is a healthy moment), one at a time.
+    fn maybe_baseline(&mut self, now: Timestamp) {
+        if !self.config.diagnostics.enabled || !self.pending.is_empty() {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let due = self
+            .baselines
+            .lock()
+            .map(|mut b| b.tick(now))
+            .unwrap_or(false);
+        if !due || self.baseline_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (capturer, baselines, running) = (
+            self.capturer.clone(),
+            Arc::clone(&self.baselines),
+            Arc::clone(&self.baseline_running),
+        );
+        handle.spawn(async move {
+            let taken = capturer.capture(now, diagnostics::Purpose::Baseline).await;
+            tracing::debug!(summary = %taken.summary(), "baseline captured");
+            if let Ok(mut b) = baselines.lock() {
+                b.record(taken);
+            }
+            running.store(false, Ordering::Release);
+        });
     }
 
     fn publish_stats(&self) {
@@ -395,6 +459,20 @@ impl<'a> Hub<'a> {
         let mut pending = PendingCapture::new(trigger.clone(), pre, post);
         pending.window.start = start.max(fired.add_nanos(-self.pre_limit));
         pending.series = capture.map(|c| c.series.clone()).unwrap_or_default();
+        pending.logs = capture.map(|c| c.logs.clone()).unwrap_or_default();
+        self.next_capture += 1;
+        pending.id = self.next_capture;
+        // Diagnostics are taken now, in the tick of the trip, not when the
+        // post-window has passed: the state at the breach is the point.
+        if self.config.diagnostics.enabled
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let capturer = self.capturer.clone();
+            let now = Timestamp::now();
+            let task = handle
+                .spawn(async move { capturer.capture(now, diagnostics::Purpose::Trigger).await });
+            self.diagnosing.insert(pending.id, task);
+        }
         self.pending.push(pending);
         self.events.send(AgentEvent::Tripped(trigger));
     }
@@ -412,10 +490,52 @@ impl<'a> Hub<'a> {
     /// Writes a bundle off the loop (zip and fsync are blocking work).
     fn start_write(&mut self, capture: PendingCapture) {
         let rule = capture.trigger.rule.clone();
-        let frozen = Frozen::take(&self.ring, capture);
+        let diagnosing = self.diagnosing.remove(&capture.id);
+        let fired_at = capture.trigger.fired_at;
+        let frozen = Frozen::take(&self.ring, &self.event_ring, capture);
         let (spool, device) = (self.spool.clone(), self.config.device_id.clone());
-        self.writers
-            .spawn_blocking(move || frozen.write(&spool, &device).map(|path| (path, rule)));
+        let baseline = self.baselines.lock().ok().and_then(|b| {
+            b.newest_before(fired_at)
+                .map(|newest| (newest.files(), newest.notes()))
+        });
+        let mut losses = std::collections::BTreeMap::new();
+        losses.insert(
+            "series_refused".to_owned(),
+            self.telemetry.series_refused_total(),
+        );
+        losses.insert(
+            "events_dropped_for_space".to_owned(),
+            self.event_ring.dropped_for_space(),
+        );
+        losses.insert("bundles_evicted".to_owned(), self.spool.evicted());
+        let mut context = Context {
+            diagnostics: None,
+            baseline,
+            redactor: Some(Arc::clone(&self.redactor)),
+            system: Some(SystemParts {
+                roots: sysinfo::Roots {
+                    proc_root: self.config.collectors.system.proc_root.clone(),
+                    ..sysinfo::Roots::default()
+                },
+                agent: sysinfo::AgentInfo::current(self.config.device_id.as_str(), self.started_at),
+                deployment: self.config.deployment.clone(),
+                env_version: self.env_version.clone(),
+                config_text: self.config.config_text.as_ref().map(|t| t.0.clone()),
+            }),
+            losses,
+        };
+        self.writers.spawn(async move {
+            if let Some(task) = diagnosing {
+                context.diagnostics = task.await.ok();
+            }
+            tokio::task::spawn_blocking(move || {
+                frozen
+                    .write(&spool, &device, context)
+                    .map(|path| (path, rule))
+            })
+            .await
+            .map_err(|e| crate::Error::Task(format!("the bundle writer failed: {e}")))?
+        });
     }
 
     fn written(
@@ -583,7 +703,7 @@ mod tests {
             (ms(8_000), ms(14_000)),
             "2 s before the rule went pending at 10 s, to 1 s after it fired"
         );
-        let frozen = Frozen::take(&hub.ring, capture.clone());
+        let frozen = Frozen::take(&hub.ring, &hub.event_ring, capture.clone());
         let names = frozen.series_names();
         assert_eq!(
             names,
@@ -635,5 +755,70 @@ mod tests {
         hub.tick(ms(2_100));
         assert_eq!(hub.pending.len(), 1);
         assert_eq!(hub.pending[0].trigger.rule, "silent");
+    }
+
+    #[test]
+    fn a_bundle_holds_the_rules_logs_redacted_and_the_system_files() {
+        let config = with_rules(
+            10,
+            "triggers:\n  - name: hot\n    type: metric_threshold\n    metric: s.0\n    threshold: { above: 5 }\n    severity: high\n    capture: { logs: [kmsg] }\n",
+        );
+        let mut hub = hub(&config);
+        let mut b = batch(1_000, &[("s.0", 1.0)]);
+        b.event(Event::new(
+            ms(1_000),
+            "kmsg",
+            EventKind::Log,
+            Level::Error,
+            "mail ops@example.com now",
+        ));
+        b.event(Event::new(
+            ms(1_000),
+            "journal",
+            EventKind::Log,
+            Level::Info,
+            "not kept",
+        ));
+        hub.ingest(b);
+        hub.ingest(batch(2_000, &[("s.0", 9.0)]));
+        let capture = hub.pending.pop().unwrap();
+        let frozen = Frozen::take(&hub.ring, &hub.event_ring, capture);
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path().to_path_buf()).unwrap();
+        let context = Context {
+            redactor: Some(Arc::clone(&hub.redactor)),
+            system: Some(SystemParts {
+                roots: sysinfo::Roots::default(),
+                agent: sysinfo::AgentInfo::current("t", ms(0)),
+                deployment: sysinfo::DeploymentConfig::default(),
+                env_version: None,
+                config_text: Some("token: hunter2secret\n".to_owned()),
+            }),
+            ..Context::default()
+        };
+        let path = frozen.write(&spool, &config.device_id, context).unwrap();
+        let bytes = std::fs::read(path).unwrap();
+        let bundle = rewind_bundle::read_bundle(&bytes, &rewind_bundle::Limits::default()).unwrap();
+        let messages: Vec<_> = bundle.events.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages.len(),
+            1,
+            "only the rule's log source: {messages:?}"
+        );
+        assert!(!messages[0].contains("ops@example.com"), "{messages:?}");
+        let redacted: u64 = bundle.manifest.redactions.iter().map(|r| r.count).sum();
+        assert!(
+            redacted >= 2,
+            "the e-mail and the token: {:?}",
+            bundle.manifest.redactions
+        );
+        let paths: Vec<_> = bundle.attachments.iter().map(|a| a.path.as_str()).collect();
+        assert!(paths.contains(&"system/host.json"), "{paths:?}");
+        let config_file = bundle
+            .attachments
+            .iter()
+            .find(|a| a.path == "system/agent-config.yaml")
+            .unwrap();
+        assert!(!String::from_utf8_lossy(&config_file.bytes).contains("hunter2secret"));
     }
 }

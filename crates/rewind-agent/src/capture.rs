@@ -1,12 +1,17 @@
 //! Freezing the ring into a bundle when a trigger's post-window has passed.
 
-use std::path::PathBuf;
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
-use rewind_bundle::{BundleExtras, BundleInput, SeriesInput};
+use rewind_bundle::{Attachment, BundleExtras, BundleInput, SeriesInput};
 use rewind_detect::Pattern;
-use rewind_model::{BundleId, DeviceId, TimeRange, Timestamp, Trigger};
+use rewind_model::{BundleId, DeviceId, Event, TimeRange, Timestamp, Trigger};
 
-use crate::{Ring, Spool};
+use crate::{
+    EventRing, Ring, Spool,
+    diagnostics::Diagnostics,
+    redact::{Counts, Redactor},
+    sysinfo::{self, SystemInput},
+};
 
 /// A trigger waiting for its post-trigger seconds to be recorded.
 #[derive(Debug, Clone)]
@@ -16,6 +21,10 @@ pub(crate) struct PendingCapture {
     /// The series to keep (the rule's `capture.series`); empty keeps all.
     /// The series the trigger's evidence names are always kept.
     pub series: Vec<Pattern>,
+    /// The event and log sources to keep (the rule's `capture.logs`); empty keeps all.
+    pub logs: Vec<Pattern>,
+    /// Which diagnostics capture (started at the trip) belongs to this bundle.
+    pub id: u64,
 }
 
 impl PendingCapture {
@@ -29,6 +38,8 @@ impl PendingCapture {
             trigger,
             window,
             series: Vec::new(),
+            logs: Vec::new(),
+            id: 0,
         }
     }
 
@@ -61,10 +72,48 @@ impl PendingCapture {
 pub(crate) struct Frozen {
     capture: PendingCapture,
     series: Vec<SeriesInput>,
+    events: Vec<Event>,
+}
+
+/// Files for a bundle: `(path inside the bundle, bytes)`.
+pub(crate) type Files = Vec<(String, Vec<u8>)>;
+
+/// What a bundle holds besides the ring's data: the diagnostics taken at the
+/// trip, the newest baseline, the `system/` files' inputs, redaction and the
+/// agent's loss counters.
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    /// Diagnostics taken in the tick the rule tripped.
+    pub diagnostics: Option<Diagnostics>,
+    /// The newest healthy baseline: files (under `baseline/<time>/`) and notes.
+    pub baseline: Option<(Files, Vec<String>)>,
+    /// What is scrubbed from logs, events, diagnostics and the config.
+    pub redactor: Option<Arc<Redactor>>,
+    /// For `system/`: the agent, deployment and config text.
+    pub system: Option<SystemParts>,
+    /// Counters of what the agent dropped, by name.
+    pub losses: BTreeMap<String, u64>,
+}
+
+/// The inputs of [`sysinfo::capture`] that the hub owns.
+#[derive(Debug)]
+pub(crate) struct SystemParts {
+    pub roots: sysinfo::Roots,
+    pub agent: sysinfo::AgentInfo,
+    pub deployment: sysinfo::DeploymentConfig,
+    pub env_version: Option<String>,
+    pub config_text: Option<String>,
 }
 
 impl Frozen {
-    pub(crate) fn take(ring: &Ring, capture: PendingCapture) -> Self {
+    pub(crate) fn take(ring: &Ring, event_ring: &EventRing, capture: PendingCapture) -> Self {
+        let events = event_ring
+            .snapshot(capture.window)
+            .into_iter()
+            .filter(|e| {
+                capture.logs.is_empty() || capture.logs.iter().any(|p| p.matches(&e.source))
+            })
+            .collect();
         let series = ring
             .snapshot(capture.window)
             .into_iter()
@@ -75,7 +124,11 @@ impl Frozen {
                 samples,
             })
             .collect();
-        Self { capture, series }
+        Self {
+            capture,
+            series,
+            events,
+        }
     }
 
     /// The names of the series the bundle will hold.
@@ -84,19 +137,73 @@ impl Frozen {
         self.series.iter().map(|s| s.name.as_str()).collect()
     }
 
-    /// Writes the bundle into the spool; returns its path.
-    pub(crate) fn write(self, spool: &Spool, device_id: &DeviceId) -> crate::Result<PathBuf> {
+    /// Writes the bundle into the spool; returns its path. Event messages,
+    /// diagnostics and the config are redacted first; the manifest says what
+    /// was replaced.
+    pub(crate) fn write(
+        mut self,
+        spool: &Spool,
+        device_id: &DeviceId,
+        context: Context,
+    ) -> crate::Result<PathBuf> {
+        let now = Timestamp::now();
+        let mut counts = Counts::default();
+        let mut attachments = Vec::new();
+        let mut notes = Vec::new();
+        let redactor = context
+            .redactor
+            .unwrap_or_else(|| Arc::new(Redactor::none()));
+        for event in &mut self.events {
+            let scrubbed = redactor.redact(&event.message, &mut counts);
+            if let std::borrow::Cow::Owned(text) = scrubbed {
+                event.message = text;
+            }
+        }
+        if let Some(mut diagnostics) = context.diagnostics {
+            diagnostics.redact(&redactor, &mut counts);
+            notes.append(&mut diagnostics.notes);
+            attachments.extend(
+                diagnostics
+                    .files
+                    .into_iter()
+                    .map(|(path, bytes)| Attachment::new(path, bytes)),
+            );
+        }
+        if let Some((files, mut baseline_notes)) = context.baseline {
+            notes.append(&mut baseline_notes);
+            attachments.extend(files.into_iter().map(|(p, b)| Attachment::new(p, b)));
+        }
+        if let Some(parts) = &context.system {
+            let info = sysinfo::capture(&SystemInput {
+                roots: &parts.roots,
+                agent: &parts.agent,
+                deployment: &parts.deployment,
+                env_version: parts.env_version.clone(),
+                config_text: parts.config_text.as_deref(),
+                redactor: &redactor,
+                now,
+            });
+            counts.merge(&info.redactions);
+            notes.extend(info.notes);
+            attachments.extend(info.files.into_iter().map(|(p, b)| Attachment::new(p, b)));
+        }
+        let extras = BundleExtras {
+            redactions: counts.to_vec(),
+            losses: context.losses,
+            notes,
+            ..BundleExtras::default()
+        };
         let input = BundleInput {
             bundle_id: BundleId::new_v7(),
             device_id,
             agent_version: env!("CARGO_PKG_VERSION"),
-            created_at: Timestamp::now(),
+            created_at: now,
             trigger: &self.capture.trigger,
             window: self.capture.window,
             series: &self.series,
-            events: &[],
-            attachments: &[],
-            extras: &BundleExtras::default(),
+            events: &self.events,
+            attachments: &attachments,
+            extras: &extras,
         };
         Ok(rewind_bundle::write_bundle(spool.dir(), &input)?.path)
     }
