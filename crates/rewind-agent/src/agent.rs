@@ -151,6 +151,7 @@ pub async fn run_with(
     let mut hub = Hub::new(&config, spool.clone(), Arc::clone(&wake_uploader), events);
     hub.stats = stats;
     hub.history = history.as_ref().and_then(History::recorder);
+    hub.sink = Some(sink.clone());
     hub.run(batches, shutdown).await;
     stop_handle.stop();
     if sink.dropped() > 0 {
@@ -220,6 +221,8 @@ struct Hub<'a> {
     redactor: Arc<Redactor>,
     started_at: Timestamp,
     env_version: Option<String>,
+    /// The collectors' sink, to report the batches it dropped.
+    sink: Option<Sink>,
 }
 
 impl<'a> Hub<'a> {
@@ -274,6 +277,7 @@ impl<'a> Hub<'a> {
             })),
             started_at: Timestamp::now(),
             env_version: sysinfo::env_deploy_version(),
+            sink: None,
         }
     }
 
@@ -508,6 +512,9 @@ impl<'a> Hub<'a> {
             self.event_ring.dropped_for_space(),
         );
         losses.insert("bundles_evicted".to_owned(), self.spool.evicted());
+        if let Some(sink) = &self.sink {
+            losses.insert("batches_dropped_queue_full".to_owned(), sink.dropped());
+        }
         let mut context = Context {
             diagnostics: None,
             baseline,
