@@ -79,6 +79,28 @@ pub(crate) enum BenchCommand {
         after_help = "Example:\n  rewind bench rules                 # 1,000 rules, 10,000 series, 30 s at 10 Hz\n  rewind bench rules --seconds 5 --json\n\nThe rule set mixes literal and wildcard thresholds (`svc.*.latency_ms`), change,\ntrend, absent and composite rules; the values are pseudo-random but the same on\nevery run. Everything runs on one thread. The table gives samples per second,\nthe cost per sample (mean, and p50/p99 over the 10 Hz ticks), rule evaluations\nper second and the real-time factor (how many times faster than 10,000 series at\n10 Hz arrive), next to a baseline measured in the same run: the same loop doing\none hash-map lookup per sample."
     )]
     Rules(BenchRulesArgs),
+    /// Time trigger-to-sealed-bundle: ring snapshot plus bundle write and fsync.
+    #[command(
+        after_help = "Examples:\n  rewind bench capture                       # 100 series at 10 Hz for 60 s\n  rewind bench capture --seconds 2 --series 5 --json\n\nFills an agent ring with --series series at 10 Hz for --seconds (pseudo-random\nbut the same every run) plus a few hundred events, then repeatedly snapshots\nthe window and writes the bundle (zip, zstd MCAP recording, fsync, rename) into\na temp directory, as the agent does when a rule trips; the post-trigger wait is\nexcluded. Reports p50/p99 times against the 100 ms target, the bundle and\nrecording sizes and bytes per sample, next to a baseline measured in the same\nrun: the raw (timestamp, value) pairs written to one file with fsync."
+    )]
+    Capture(BenchCaptureArgs),
+}
+
+/// `rewind bench capture` flags.
+#[derive(Debug, Args)]
+pub(crate) struct BenchCaptureArgs {
+    /// Seconds of history in the bundle (10 samples a second per series).
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
+    /// Series in the ring (the default collectors produce about 100).
+    #[arg(long, default_value_t = 100)]
+    pub series: usize,
+    /// Bundles written; the figures are over these runs.
+    #[arg(long, default_value_t = 10)]
+    pub iterations: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `rewind bench rules` flags.
@@ -277,6 +299,41 @@ pub(crate) enum BundleCommand {
         /// Print the manifest as JSON instead of a summary.
         #[arg(long)]
         json: bool,
+    },
+    /// Summarise a bundle: trigger, window, device, counts, losses, notes and its files.
+    #[command(
+        after_help = "Examples:\n  rewind bundle inspect incident_20261123T100005Z_cpu-saturated.zip\n  rewind bundle inspect incident.zip --json | jq .counts\n\nThe bundle is validated completely first (like `rewind bundle verify`); a bad one\nis named with its error code and the command exits 1."
+    )]
+    Inspect {
+        /// The bundle zip.
+        file: PathBuf,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a bundle, then unpack its files into a new or empty directory.
+    #[command(
+        after_help = "Example:\n  rewind bundle extract incident.zip ./incident\n\nNothing is written unless the whole bundle is valid. Only the files its manifest\nlists are written, each under DIR by its relative path; none may replace an\nexisting file. DIR must not exist or be empty. On any error everything written\nis removed again. Exit 1 on a bad bundle or a write failure."
+    )]
+    Extract {
+        /// The bundle zip.
+        file: PathBuf,
+        /// Directory to write into (created if missing; must be empty).
+        dir: PathBuf,
+    },
+    /// Print the bundle's key metrics and events side by side, one row per step, around T+0.
+    #[command(
+        after_help = "Examples:\n  rewind bundle timeline incident.zip\n  rewind bundle timeline incident.zip --step 0.5 --series 'cpu.*' --series memory.available_bytes\n\nRows are spaced --step seconds apart, aligned on the trigger (T+0.0s). Each\nmetric cell is the last sample at or before the row's time; the events column\nlists the events since the previous row. Default columns: the trigger's evidence\nseries, cpu.total.busy_pct, memory.available_bytes, then topic.*.rate_hz and\nnode.*.alive; at most 6."
+    )]
+    Timeline {
+        /// The bundle zip.
+        file: PathBuf,
+        /// Seconds between rows.
+        #[arg(long, default_value_t = 1.0)]
+        step: f64,
+        /// Series to show (`*` matches any run of characters); repeatable.
+        #[arg(long = "series", value_name = "PATTERN")]
+        series: Vec<String>,
     },
 }
 

@@ -23,9 +23,11 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         },
         Command::Bench(BenchCommand::Agent { seconds, json }) => bench::agent(seconds, json).await,
         Command::Bench(BenchCommand::Rules(args)) => bench::rules(&args),
+        Command::Bench(BenchCommand::Capture(args)) => bench::capture(&args),
         Command::Server(args) => server::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),
+        Command::Bundle(command) => bundle::run(command),
     }
 }

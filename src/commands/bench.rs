@@ -1,6 +1,7 @@
 //! `rewind bench …`: Rewind's own costs, measured on this machine, each
 //! next to a baseline measured in the same run.
 
+mod capture;
 mod rules;
 
 use std::{
@@ -15,7 +16,7 @@ use rewind_detect::RuleSet;
 use rewind_model::{DeviceId, Sample, SeriesName, Timestamp};
 use serde::Serialize;
 
-pub(crate) use self::rules::run as rules;
+pub(crate) use self::{capture::run as capture, rules::run as rules};
 
 /// A rule on a series nobody produces: the engine runs, nothing trips.
 const QUIET_RULES: &str = "triggers:\n  - name: bench\n    type: metric_threshold\n    metric: bench.never\n    threshold: { above: 0 }\n    severity: info\n";

@@ -1,9 +1,40 @@
 //! `rewind bundle …`.
 
+mod extract;
+mod inspect;
+mod timeline;
+
 use std::{io::Write as _, path::Path};
 
 use anyhow::Context as _;
-use rewind_bundle::{Limits, read_bundle};
+use rewind_bundle::{Bundle, Limits, read_bundle};
+
+use crate::cli::BundleCommand;
+
+/// `rewind bundle inspect|extract|timeline` (`verify` is dispatched directly).
+pub(crate) fn run(command: BundleCommand) -> anyhow::Result<()> {
+    match command {
+        BundleCommand::Verify { file, json } => verify(&file, json),
+        BundleCommand::Inspect { file, json } => inspect::run(&file, json),
+        BundleCommand::Extract { file, dir } => extract::run(&file, &dir),
+        BundleCommand::Timeline { file, step, series } => timeline::run(&file, step, &series),
+    }
+}
+
+/// Reads `path` and validates it completely with the default [`Limits`];
+/// returns the raw bytes too. A bad bundle is an error naming the file and
+/// the error's code.
+fn load(path: &Path) -> anyhow::Result<(Vec<u8>, Bundle)> {
+    let bytes = fs_err::read(path)?;
+    let bundle = read_bundle(&bytes, &Limits::default()).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a valid bundle [{}]: {e}",
+            path.display(),
+            e.code()
+        )
+    })?;
+    Ok((bytes, bundle))
+}
 
 /// `rewind bundle verify FILE [--json]`.
 pub(crate) fn verify(path: &Path, json: bool) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is the failure report
 
+mod bundle_cli;
 mod cli;
 mod delivery;
 mod e2e;

@@ -5,18 +5,21 @@
 //! - the **rules file format** (YAML, documented in `docs/rules.md`): parsing
 //!   and validation into a [`RuleSet`], with every problem reported at once,
 //!   each with file, line, column and a hint ([`RulesError`]);
-//! - the **evaluation** of rules over samples: an [`Engine`] that is fed one
-//!   [`Sample`](rewind_model::Sample) at a time and returns the
-//!   [`Trigger`](rewind_model::Trigger)s that fire.
+//! - the **rule types**, one module each under [`kinds`]: thresholds (and
+//!   topic rates), absence, process and node status, log matches, CUSUM
+//!   change detection, trend prediction, and composites;
+//! - the **evaluation** of rules: an [`Engine`] fed samples, text states,
+//!   events and the passing of time, which returns [`Signal`]s — a rule
+//!   going pending, firing (with its [`Trigger`](rewind_model::Trigger) and
+//!   evidence), resolving or being cancelled — each with a [`Decision`]
+//!   (capture, dry run, or suppressed by a budget).
 //!
 //! It does no I/O and reads no clock: callers pass the file's text and a
 //! name for it, and time arrives with the samples. The same samples in the
 //! same order always give the same triggers.
 //!
-//! Rule types: `metric_threshold` (see [`RuleKind::MetricThreshold`]).
-//!
 //! ```
-//! use rewind_detect::{Engine, RuleSet};
+//! use rewind_detect::{Decision, Engine, RuleSet, SignalKind};
 //! use rewind_model::{Sample, SeriesName, Timestamp};
 //!
 //! let yaml = r#"
@@ -34,13 +37,19 @@
 //!
 //! let mut engine = Engine::new(&rules);
 //! let at = |secs: i64| Timestamp::from_unix_millis(1_700_000_000_000 + secs * 1000);
-//! let mut fired = Vec::new();
-//! for (secs, busy) in [(0, 50.0), (1, 85.0), (2, 97.5), (3, 96.1), (4, 90.0)] {
-//!     fired.extend(engine.observe(&cpu, Sample::new(at(secs), busy)));
+//! let mut signals = Vec::new();
+//! for (secs, busy) in [(0, 50.0), (1, 85.0), (2, 97.5), (3, 96.1), (4, 90.0), (5, 20.0)] {
+//!     signals.extend(engine.observe(&cpu, Sample::new(at(secs), busy)));
 //! }
-//! assert_eq!(fired.len(), 1, "one excursion, one trigger");
-//! assert_eq!(fired[0].fired_at, at(3));
-//! assert_eq!(fired[0].summary, "cpu.total.busy_pct stayed above 80 for 2.0 s (peak 97.5, now 96.1)");
+//! let kinds: Vec<_> = signals.iter().map(|s| (s.kind, s.at)).collect();
+//! assert_eq!(
+//!     kinds,
+//!     [(SignalKind::Pending, at(1)), (SignalKind::Firing, at(3)), (SignalKind::Resolved, at(5))],
+//!     "one excursion: pending, one trigger, resolved"
+//! );
+//! assert_eq!(signals[1].decision, Decision::Capture);
+//! let trigger = signals[1].trigger.as_ref().unwrap();
+//! assert_eq!(trigger.summary, "cpu.total.busy_pct stayed above 80 for 2.0 s (peak 97.5, now 96.1)");
 //!
 //! // Problems are reported with their place and a hint.
 //! let err = RuleSet::parse("triggers: []\n", "rules.yaml").unwrap_err();
