@@ -114,10 +114,40 @@ impl From<rewind_bundle::Error> for ApiError {
             rewind_bundle::Error::TooLarge { .. }
             | rewind_bundle::Error::MemberTooLarge { .. }
             | rewind_bundle::Error::UncompressedTooLarge { .. }
-            | rewind_bundle::Error::TooManyEntries { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            | rewind_bundle::Error::TooManyEntries { .. }
+            | rewind_bundle::Error::CompressionRatio { .. }
+            | rewind_bundle::Error::TooManyEvents { .. }
+            | rewind_bundle::Error::AttachmentsTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self::new(status, e.code(), e.to_string())
             .hint("the bundle was refused and nothing of it was stored; see docs/bundle-format.md")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse as _;
+
+    use super::*;
+
+    #[test]
+    fn bundles_over_a_size_limit_are_413_and_malformed_ones_422() {
+        let status = |e: rewind_bundle::Error| ApiError::from(e).into_response().status();
+        let too_big = [
+            rewind_bundle::Error::CompressionRatio {
+                path: "m".into(),
+                size: 10,
+                compressed: 1,
+                limit: 2,
+            },
+            rewind_bundle::Error::TooManyEvents { count: 3, limit: 2 },
+            rewind_bundle::Error::AttachmentsTooLarge { size: 3, limit: 2 },
+        ];
+        for e in too_big {
+            assert_eq!(status(e), StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        let odd = rewind_bundle::Error::UnexpectedMember { path: "x".into() };
+        assert_eq!(status(odd), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
