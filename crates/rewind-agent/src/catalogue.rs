@@ -203,7 +203,7 @@ pub fn suggest(name: &str) -> Option<String> {
         .filter_map(|family| fill(family.pattern, name))
         .map(|candidate| {
             (
-                edit_distance(&lower, &candidate.to_ascii_lowercase()),
+                rewind_detect::edit_distance(&lower, &candidate.to_ascii_lowercase()),
                 candidate,
             )
         })
@@ -235,28 +235,6 @@ fn fill(pattern: &str, name: &str) -> Option<String> {
         }
     }
     Some(out.join("."))
-}
-
-/// Levenshtein distance in bytes (series names are ASCII), with a swap of
-/// two neighbours counted as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    // Rows i-2, i-1 and i of the usual table.
-    let mut before: Vec<usize> = Vec::new();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut row = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(before[j - 2] + 1);
-            }
-            row[j] = best;
-        }
-        before = std::mem::replace(&mut prev, row);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -321,10 +299,11 @@ mod tests {
 
     #[test]
     fn distances() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("busy_pc", "busy_pct"), 1);
-        assert_eq!(edit_distance("bsuy", "busy"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let d = rewind_detect::edit_distance;
+        assert_eq!(d("", "abc"), 3);
+        assert_eq!(d("busy_pc", "busy_pct"), 1);
+        assert_eq!(d("bsuy", "busy"), 1);
+        assert_eq!(d("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -66,10 +66,11 @@ mod error;
 pub mod kinds;
 mod pattern;
 mod rules;
-mod words;
+pub mod words;
 
 pub use engine::{Decision, Engine, EngineStats, RuleStatus, Signal, SignalKind, Suppression};
 pub use error::{Problem, RulesError};
 pub use kinds::RuleKind;
 pub use pattern::Pattern;
+pub use rules::suggest::edit_distance;
 pub use rules::{Budgets, Capture, Rule, RuleSet};

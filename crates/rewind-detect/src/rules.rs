@@ -10,7 +10,7 @@
 pub(crate) mod check;
 mod common;
 pub(crate) mod raw;
-pub(crate) mod suggest;
+pub mod suggest;
 mod validate;
 
 use std::collections::BTreeMap;

@@ -2,7 +2,8 @@
 
 /// A measured value for people: at most three decimals, no trailing zeros,
 /// but never rounded to zero.
-pub(crate) fn number(value: f64) -> String {
+#[must_use]
+pub fn number(value: f64) -> String {
     let rounded = format!("{value:.3}");
     let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
     match trimmed {
@@ -14,7 +15,8 @@ pub(crate) fn number(value: f64) -> String {
 
 /// Nanoseconds as seconds with one to three decimals: `2.0`, `0.25`, `120.0`.
 #[allow(clippy::cast_precision_loss)] // nanosecond precision is not needed for display
-pub(crate) fn seconds(nanos: i64) -> String {
+#[must_use]
+pub fn seconds(nanos: i64) -> String {
     let rounded = format!("{:.3}", nanos as f64 / 1e9);
     let trimmed = rounded.trim_end_matches('0');
     if trimmed.ends_with('.') {

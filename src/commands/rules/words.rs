@@ -1,16 +1,6 @@
 //! Times written for people, shared by `explain` and `test`.
 
-/// Nanoseconds as seconds with one to three decimals: `2.0`, `0.25`, `120.0`.
-#[allow(clippy::cast_precision_loss)] // display only
-pub(super) fn seconds(nanos: i64) -> String {
-    let rounded = format!("{:.3}", nanos as f64 / 1e9);
-    let trimmed = rounded.trim_end_matches('0');
-    if trimmed.ends_with('.') {
-        format!("{trimmed}0")
-    } else {
-        trimmed.to_owned()
-    }
-}
+pub(super) use rewind_detect::words::seconds;
 
 /// A signed offset in seconds with `decimals` decimals: `-12.5 s`, `+0.0 s`.
 #[allow(clippy::cast_precision_loss)] // display only

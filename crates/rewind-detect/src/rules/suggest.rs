@@ -17,8 +17,10 @@ pub(crate) fn closest<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance in characters, with transpositions counted as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance in characters, with a swap of two neighbours
+/// counted as one edit (for "did you mean" suggestions).
+#[must_use]
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     // rows[i][j]: distance between a[..i] and b[..j]; only three rows are kept.
