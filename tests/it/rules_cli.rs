@@ -454,3 +454,84 @@ fn bench_rules_reports_positive_figures_as_json() {
     }
     assert!(doc["evaluations"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn rules_test_replays_the_bundles_events_so_node_and_deploy_rules_fire() {
+    use rewind_model::{Event, EventKind, Level};
+
+    let fx = Fixture::new();
+    let trigger = Trigger {
+        rule: "Node crashed".into(),
+        rule_type: "node_status".into(),
+        severity: Severity::High,
+        fired_at: t(6_000),
+        summary: "node /perception_node missing".into(),
+        evidence: vec![],
+        labels: Default::default(),
+    };
+    let events = [
+        Event::new(
+            t(1_000),
+            "deploy",
+            EventKind::Deploy,
+            Level::Info,
+            "perception 2.4.1",
+        )
+        .with("service", "perception")
+        .with("version", "2.4.1"),
+        Event::new(
+            t(6_000),
+            "socket",
+            EventKind::NodeMissing,
+            Level::Error,
+            "node /perception_node missed its heartbeat",
+        )
+        .with("node", "/perception_node"),
+    ];
+    let cpu = (0..=100).map(|i| Sample::new(t(i * 100), 20.0)).collect();
+    let series = [series("cpu.total.busy_pct", "percent", cpu)];
+    let device = DeviceId::new("robot-7").unwrap();
+    let input = BundleInput {
+        bundle_id: BundleId::new_v7(),
+        device_id: &device,
+        agent_version: "0.1.0",
+        created_at: t(11_000),
+        trigger: &trigger,
+        window: TimeRange {
+            start: t(0),
+            end: t(10_000),
+        },
+        series: &series,
+        events: &events,
+        attachments: &[],
+        extras: &rewind_bundle::BundleExtras::default(),
+    };
+    let dir = fx.dir.path().join("spool");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundle = write_bundle(&dir, &input).unwrap().path;
+    let robot = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/rules/robot.yaml");
+    let ran = run(&[
+        "rules",
+        "test",
+        robot,
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let json: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let report = &json["bundles"][0];
+    let firing: Vec<&str> = report["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["state"] == "firing")
+        .map(|s| s["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        firing,
+        ["Node crashed", "Deployment regression"],
+        "{report}"
+    );
+    assert_eq!(report["original"]["fired"], true, "{report}");
+}

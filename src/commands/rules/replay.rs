@@ -162,9 +162,20 @@ fn replay(rules: &RuleSet, path: &Path, bundle: &Bundle) -> anyhow::Result<Repor
     let fired_at = bundle.trigger.fired_at;
     let mut engine = Engine::new(rules);
     let mut signals = Vec::new();
+    // Events (logs, process and node events, deploys) go in with the
+    // samples, in time order; an event comes before a sample at its instant.
+    let mut events: Vec<&rewind_model::Event> = bundle.events.iter().collect();
+    events.sort_by_key(|e| e.ts);
+    let mut next_event = events.iter().peekable();
     for p in &points {
-        let sample = Sample::new(Timestamp::from_unix_nanos(p.at), p.value);
-        signals.extend(engine.observe(&names[p.series], sample));
+        let at = Timestamp::from_unix_nanos(p.at);
+        while let Some(event) = next_event.next_if(|e| e.ts <= at) {
+            signals.extend(engine.observe_event(event));
+        }
+        signals.extend(engine.observe(&names[p.series], Sample::new(at, p.value)));
+    }
+    for event in next_event {
+        signals.extend(engine.observe_event(event));
     }
     signals.extend(engine.advance(bundle.manifest.time_range.end));
     let rows = signals.iter().map(|s| row(rules, s, fired_at)).collect();
@@ -185,7 +196,7 @@ fn replay(rules: &RuleSet, path: &Path, bundle: &Bundle) -> anyhow::Result<Repor
         signals: rows,
         original,
         fired: engine.stats().fired.clone(),
-        notes: notes(rules, &names),
+        notes: notes(rules, &names, bundle.events.len()),
     })
 }
 

@@ -127,7 +127,7 @@ fn not_fired(
 }
 
 /// What the replay cannot show for these rules and this bundle.
-pub(super) fn notes(rules: &RuleSet, names: &[SeriesName]) -> Vec<String> {
+pub(super) fn notes(rules: &RuleSet, names: &[SeriesName], events: usize) -> Vec<String> {
     let mut notes = Vec::new();
     for rule in rules.rules() {
         let type_name = rule.kind.type_name();
@@ -143,9 +143,9 @@ pub(super) fn notes(rules: &RuleSet, names: &[SeriesName]) -> Vec<String> {
                     rule.name
                 ));
             }
-        } else if rule.kind.children().is_empty() || type_name == "after_deploy" {
+        } else if events == 0 && (rule.kind.children().is_empty() || type_name == "after_deploy") {
             notes.push(format!(
-                "\"{}\" ({type_name}) needs events, which bundles do not hold yet: it cannot fire in a replay",
+                "\"{}\" ({type_name}) needs events, and this bundle holds none: it cannot fire here",
                 rule.name
             ));
         }
