@@ -10,7 +10,7 @@ use rewind_model::{
 };
 use sha2::{Digest as _, Sha256};
 
-use crate::proc::rewind;
+use crate::proc::run;
 
 /// 2026-11-23T10:00:00Z plus `ms` milliseconds.
 fn t(ms: i64) -> Timestamp {
@@ -83,21 +83,6 @@ fn write_cpu_bundle(dir: &Path) -> PathBuf {
         extras: &extras,
     };
     write_bundle(dir, &input).unwrap().path
-}
-
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Ran {
-    let out = rewind(args).output().unwrap();
-    Ran {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// A copy of `bundle` with one byte flipped in the middle.

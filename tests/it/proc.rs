@@ -28,6 +28,23 @@ pub(crate) fn rewind(args: &[&str]) -> Command {
     cmd
 }
 
+/// What one finished `rewind` run gave.
+pub(crate) struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `rewind` with the given arguments to completion.
+pub(crate) fn run(args: &[&str]) -> Ran {
+    let out = rewind(args).output().unwrap();
+    Ran {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Starts `rewind server` on a free port; returns it with its base URL.
 pub(crate) fn start_server(state_dir: &Path, extra: &[&str]) -> (Guard, String) {
     let state = state_dir.to_str().unwrap();

@@ -9,7 +9,7 @@ use rewind_model::{
     BundleId, DeviceId, Sample, SeriesName, Severity, TimeRange, Timestamp, Trigger,
 };
 
-use crate::proc::rewind;
+use crate::proc::run;
 
 /// 2026-11-23T10:00:00Z plus `ms` milliseconds.
 fn t(ms: i64) -> Timestamp {
@@ -106,21 +106,6 @@ fn series(name: &str, unit: &str, samples: Vec<Sample>) -> SeriesInput {
         name: SeriesName::new(name).unwrap(),
         unit: unit.into(),
         samples,
-    }
-}
-
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Ran {
-    let out = rewind(args).output().unwrap();
-    Ran {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

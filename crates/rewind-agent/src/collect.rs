@@ -149,3 +149,24 @@ pub fn snapshot(collectors: &mut Collectors) -> Batch {
     out.readings.sort_by(|a, b| a.series.cmp(&b.series));
     out
 }
+/// Resolves a program: a name with a `/` is taken as a path, anything else
+/// is looked up on `PATH`. Only executable files count; an empty name is
+/// `None`. Shared by the collectors that run tools (`tegrastats`) and the
+/// diagnostics (`eu-stack`, `gdb`).
+pub(crate) fn find_program(program: &std::path::Path) -> Option<std::path::PathBuf> {
+    if program.as_os_str().is_empty() {
+        return None;
+    }
+    if program.components().count() > 1 {
+        return is_executable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

@@ -80,6 +80,16 @@ pub(crate) struct Explanation {
     pub(crate) summary: String,
 }
 
+/// The series name for evidence about `name`: subjects of series-fed rules
+/// are series names already, and the status and log types build valid ones,
+/// so `unknown` only stands in for what cannot happen.
+pub(crate) fn evidence_series(name: &str) -> rewind_model::SeriesName {
+    rewind_model::SeriesName::new(name).unwrap_or_else(|_| {
+        rewind_model::SeriesName::new("unknown")
+            .unwrap_or_else(|_| unreachable!("`unknown` is a valid series name"))
+    })
+}
+
 /// What every rule type provides to the engine. `State` is the evaluation
 /// state of one subject (one series, one process, …).
 ///

@@ -30,14 +30,11 @@ mod nvml;
 mod tegrastats;
 mod tegrastats_line;
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-use super::{Scheduled, Stream};
+use super::{Scheduled, Stream, find_program};
 use crate::config::duration;
 
 /// `collectors.gpu` in the agent config.
@@ -120,28 +117,10 @@ fn notice(absent: &[String]) -> String {
     format!("no GPU found ({}): GPU metrics off", absent.join("; "))
 }
 
-/// Resolves a program: a name with a `/` is taken as a path, anything else
-/// is looked up on `PATH`. Only executable files count.
-fn find_program(program: &Path) -> Option<PathBuf> {
-    if program.as_os_str().is_empty() {
-        return None;
-    }
-    if program.components().count() > 1 {
-        return is_executable(program).then(|| program.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]

@@ -23,6 +23,7 @@ use std::{
 use rustix::process::{Pid, Signal};
 
 use super::Config;
+use crate::collect::find_program;
 
 /// Time given to a tool to exit after `SIGTERM`.
 const GRACE: Duration = Duration::from_secs(1);
@@ -76,26 +77,6 @@ impl Tool {
             }
         }
     }
-}
-
-/// `program` as given when it is a path, else looked up on `PATH`; `None`
-/// when empty or not found.
-fn find_program(program: &Path) -> Option<PathBuf> {
-    if program.as_os_str().is_empty() {
-        return None;
-    }
-    if program.components().count() > 1 {
-        return is_executable(program).then(|| program.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// What one run of a tool gave.

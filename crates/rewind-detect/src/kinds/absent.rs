@@ -24,7 +24,7 @@
 //!     severity: high
 //! ```
 
-use rewind_model::{Comparison, Evidence, Sample, SeriesName, Timestamp};
+use rewind_model::{Comparison, Evidence, Sample, Timestamp};
 use serde_saphyr::Location;
 
 use super::threshold::topic_segment;
@@ -100,8 +100,7 @@ impl Kind for Absent {
         _since: Timestamp,
         at: Timestamp,
     ) -> Explanation {
-        let series = SeriesName::new(subject)
-            .unwrap_or_else(|_| SeriesName::new("unknown").unwrap_or_else(|_| unreachable!()));
+        let series = super::evidence_series(subject);
         let silent = at.nanos_since(state.last);
         #[allow(clippy::cast_precision_loss)]
         let silent_secs = silent as f64 / 1e9;

@@ -74,12 +74,12 @@
 
 pub(crate) mod baseline;
 
-use rewind_model::{Baseline, Comparison, Evidence, Sample, SeriesName, Timestamp};
+use rewind_model::{Baseline, Comparison, Evidence, Sample, Timestamp};
 use serde_saphyr::Location;
 
 use super::{Explanation, Input, Kind, RuleKind, TypeSpec};
 use crate::Pattern;
-use crate::rules::check::{Checker, Fields};
+use crate::rules::check::{self, Checker, Fields};
 use crate::rules::raw::{Node, sanitize};
 use crate::rules::suggest;
 use crate::words::{number, seconds};
@@ -329,7 +329,7 @@ impl Kind for Change {
         since: Timestamp,
         _at: Timestamp,
     ) -> Explanation {
-        let series = SeriesName::new(subject).unwrap_or_else(|_| fallback_series());
+        let series = super::evidence_series(subject);
         let (stat, from) = if state.rising {
             (state.up, state.up_from)
         } else {
@@ -431,28 +431,20 @@ fn spreads(n: f64) -> String {
     }
 }
 
-/// A valid series name for evidence whose subject is not one (cannot happen
-/// for series-fed rules: subjects are the series' own names).
-fn fallback_series() -> SeriesName {
-    SeriesName::new("unknown").unwrap_or_else(|_| unreachable!("`unknown` is a valid series name"))
-}
-
 fn validate(
     ck: &mut Checker<'_>,
     fields: &Fields<'_>,
     at: &Location,
     require: bool,
 ) -> Option<RuleKind> {
-    let metric = if require {
-        ck.required(
-            fields,
-            at,
-            "metric",
-            "add the series to watch, e.g. `metric: app.latency_ms`",
-        )
-    } else {
-        fields.get_some("metric")
-    }
+    let metric = check::field(
+        ck,
+        fields,
+        at,
+        require,
+        "metric",
+        "add the series to watch, e.g. `metric: app.latency_ms`",
+    )
     .and_then(|node| ck.pattern(node, "metric", "app.latency_ms"));
     let baseline_nanos = fields
         .get_some("baseline")

@@ -36,7 +36,7 @@ use serde_saphyr::Location;
 
 use super::{RuleKind, TypeSpec};
 use crate::Pattern;
-use crate::rules::check::{Checker, Fields};
+use crate::rules::check::{self, Checker, Fields};
 use crate::rules::raw::{Node, Value, sanitize};
 use crate::words::seconds;
 
@@ -245,11 +245,7 @@ fn validate_after_deploy(
     require: bool,
 ) -> Option<RuleKind> {
     let get = |ck: &mut Checker<'_>, name: &str, hint: &str| {
-        if require {
-            ck.required(fields, at, name, hint)
-        } else {
-            fields.get_some(name)
-        }
+        check::field(ck, fields, at, require, name, hint)
     };
     let rule = get(
         ck,

@@ -489,10 +489,7 @@ impl Kind for Status {
 /// The evidence series `<area>.<name>.<what>`, with `name` made a valid
 /// segment ([`segment`]).
 pub(crate) fn evidence_series(area: &str, name: &str, what: &str) -> SeriesName {
-    SeriesName::new(format!("{area}.{}.{what}", segment(name))).unwrap_or_else(|_| {
-        SeriesName::new("unknown")
-            .unwrap_or_else(|_| unreachable!("`unknown` is a valid series name"))
-    })
+    super::evidence_series(&format!("{area}.{}.{what}", segment(name)))
 }
 
 /// `name` as one segment of a series name: every character outside

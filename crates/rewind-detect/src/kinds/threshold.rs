@@ -45,7 +45,7 @@ use serde_saphyr::Location;
 
 use super::{Explanation, Input, Kind, RuleKind, TypeSpec};
 use crate::Pattern;
-use crate::rules::check::{Checker, Fields};
+use crate::rules::check::{Checker, Fields, field};
 use crate::rules::raw::{Node, Value, sanitize};
 use crate::words::{number, seconds};
 
@@ -213,7 +213,7 @@ impl Kind for Threshold {
         since: Timestamp,
         at: Timestamp,
     ) -> Explanation {
-        let series = SeriesName::new(subject).unwrap_or_else(|_| fallback_series());
+        let series = super::evidence_series(subject);
         let is_text = matches!(self.condition, Comparison::Is(_));
         // JSON cannot hold NaN: text states report 0 as their value.
         let (observed, peak) = if is_text {
@@ -291,12 +291,6 @@ impl Kind for Threshold {
     }
 }
 
-/// A valid series name for evidence whose subject is not one (cannot happen
-/// for series-fed rules: subjects are the series' own names).
-fn fallback_series() -> SeriesName {
-    SeriesName::new("unknown").unwrap_or_else(|_| unreachable!("`unknown` is a valid series name"))
-}
-
 fn validate_metric(
     ck: &mut Checker<'_>,
     fields: &Fields<'_>,
@@ -334,21 +328,6 @@ fn validate_topic(
         .as_ref()
         .map(|t| Pattern::new(format!("topic.{}.rate_hz", topic_segment(t))));
     rest(ck, fields, at, require, metric, topic, false)
-}
-
-fn field<'n>(
-    ck: &mut Checker<'_>,
-    fields: &Fields<'n>,
-    at: &Location,
-    require: bool,
-    name: &str,
-    hint: &str,
-) -> Option<&'n Node> {
-    if require {
-        ck.required(fields, at, name, hint)
-    } else {
-        fields.get_some(name)
-    }
 }
 
 #[allow(clippy::too_many_arguments)]

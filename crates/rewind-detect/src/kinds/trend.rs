@@ -50,12 +50,12 @@
 
 mod fit;
 
-use rewind_model::{Comparison, Evidence, Sample, SeriesName, Timestamp};
+use rewind_model::{Comparison, Evidence, Sample, Timestamp};
 use serde_saphyr::Location;
 
 use super::{Explanation, Input, Kind, RuleKind, TypeSpec};
 use crate::Pattern;
-use crate::rules::check::{Checker, Fields};
+use crate::rules::check::{self, Checker, Fields};
 use crate::rules::raw::Node;
 use crate::words::{number, seconds};
 use fit::{Buckets, Line};
@@ -238,7 +238,7 @@ impl Kind for Trend {
         since: Timestamp,
         at: Timestamp,
     ) -> Explanation {
-        let series = SeriesName::new(subject).unwrap_or_else(|_| fallback_series());
+        let series = super::evidence_series(subject);
         let mut evidence = Evidence::new(
             series,
             self.condition.clone(),
@@ -312,12 +312,6 @@ fn span(nanos: i64) -> String {
     }
 }
 
-/// A valid series name for evidence whose subject is not one (cannot happen
-/// for series-fed rules: subjects are the series' own names).
-fn fallback_series() -> SeriesName {
-    SeriesName::new("unknown").unwrap_or_else(|_| unreachable!("`unknown` is a valid series name"))
-}
-
 fn validate(
     ck: &mut Checker<'_>,
     fields: &Fields<'_>,
@@ -325,11 +319,7 @@ fn validate(
     require: bool,
 ) -> Option<RuleKind> {
     let field = |ck: &mut Checker<'_>, name: &str, hint: &str| {
-        if require {
-            ck.required(fields, at, name, hint)
-        } else {
-            fields.get_some(name)
-        }
+        check::field(ck, fields, at, require, name, hint)
     };
     let metric = field(
         ck,

@@ -368,6 +368,23 @@ impl<'y> Checker<'y> {
     }
 }
 
+/// Field `name` of the rule at `at`: reported when missing if `require`
+/// (the rule's type is spelt right), else only read when present.
+pub(crate) fn field<'n>(
+    ck: &mut Checker<'_>,
+    fields: &Fields<'n>,
+    at: &Location,
+    require: bool,
+    name: &str,
+    hint: &str,
+) -> Option<&'n Node> {
+    if require {
+        ck.required(fields, at, name, hint)
+    } else {
+        fields.get_some(name)
+    }
+}
+
 /// "fields here are: a, b, c"
 fn list_hint(known: &[&str]) -> String {
     format!("the fields here are: {}", known.join(", "))

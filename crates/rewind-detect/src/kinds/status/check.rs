@@ -4,7 +4,7 @@ use serde_saphyr::Location;
 
 use super::{DEFAULT_HOLD_NANOS, DEFAULT_RESTARTS, DEFAULT_WINDOW_NANOS, Status, Target, Watch};
 use crate::kinds::RuleKind;
-use crate::rules::check::{Checker, Fields};
+use crate::rules::check::{Checker, Fields, field};
 use crate::rules::raw::{Node, sanitize};
 use crate::rules::suggest;
 
@@ -72,22 +72,6 @@ fn validate(
         name: name?,
         status: watch?,
     }))
-}
-
-/// Field `name`, reported as missing only when `require`.
-fn field<'n>(
-    ck: &mut Checker<'_>,
-    fields: &Fields<'n>,
-    at: &Location,
-    require: bool,
-    name: &str,
-    hint: &str,
-) -> Option<&'n Node> {
-    if require {
-        ck.required(fields, at, name, hint)
-    } else {
-        fields.get_some(name)
-    }
 }
 
 /// The value of `status:`.
