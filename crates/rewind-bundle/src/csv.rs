@@ -5,7 +5,7 @@
 //! fields per row. `unix_nanos` is authoritative; `timestamp` is the same
 //! instant in RFC 3339 for people and must agree with it.
 
-use std::io::{self, Write};
+use std::io::Write as _;
 
 use rewind_model::{Sample, Timestamp};
 
@@ -14,22 +14,183 @@ use crate::{Error, Result};
 /// The header line, without its line end.
 pub const CSV_HEADER: &str = "timestamp,unix_nanos,value";
 
-/// Writes `samples` as CSV (header included) to `w`.
+/// Appends `samples` as CSV (header included) to `out`: the same text as
+/// `{timestamp},{unix_nanos},{value:?}` per row, without the formatting
+/// machinery on the hot path (a bundle holds tens of thousands of rows):
+/// the date and time of day are computed once per second, and digits,
+/// integral values and values with one decimal are written directly.
 ///
 /// Values use Rust's shortest round-trip formatting (`{:?}`), so they read
 /// back bit-exact; NaN is `NaN`, infinities are `inf` and `-inf`.
-pub(crate) fn write_csv(w: &mut impl Write, samples: &[Sample]) -> io::Result<()> {
-    writeln!(w, "{CSV_HEADER}")?;
+pub(crate) fn render_csv(out: &mut Vec<u8>, samples: &[Sample]) {
+    out.reserve(CSV_HEADER.len() + 1 + samples.len() * 56);
+    out.extend_from_slice(CSV_HEADER.as_bytes());
+    out.push(b'\n');
+    let mut second = SecondCache::default();
     for s in samples {
-        writeln!(
-            w,
-            "{},{},{:?}",
-            format_timestamp(s.ts),
-            s.ts.as_unix_nanos(),
-            s.value
-        )?;
+        let nanos = s.ts.as_unix_nanos();
+        second.push(out, nanos);
+        out.push(b',');
+        push_i64(out, nanos);
+        out.push(b',');
+        push_value(out, s.value);
+        out.push(b'\n');
     }
-    Ok(())
+}
+
+const NANOS: i64 = 1_000_000_000;
+
+/// The last whole second formatted, `YYYY-MM-DDTHH:MM:SS`.
+#[derive(Default)]
+struct SecondCache {
+    second: Option<i64>,
+    text: [u8; 19],
+}
+
+impl SecondCache {
+    /// Appends the RFC 3339 form of `nanos`, as [`format_timestamp`] does.
+    fn push(&mut self, out: &mut Vec<u8>, nanos: i64) {
+        let (second, frac) = (nanos.div_euclid(NANOS), nanos.rem_euclid(NANOS));
+        if self.second != Some(second) {
+            self.text = date_time(second);
+            self.second = Some(second);
+        }
+        out.extend_from_slice(&self.text);
+        let (digits, scaled) = if frac % 1_000_000 == 0 {
+            (3, frac / 1_000_000)
+        } else if frac % 1_000 == 0 {
+            (6, frac / 1_000)
+        } else {
+            (9, frac)
+        };
+        out.push(b'.');
+        push_padded(out, scaled.unsigned_abs(), digits);
+        out.push(b'Z');
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a Unix second (UTC, proleptic Gregorian; the
+/// years of an `i64` of nanoseconds, 1677 to 2262, all have four digits).
+fn date_time(second: i64) -> [u8; 19] {
+    let (days, secs) = (second.div_euclid(86_400), second.rem_euclid(86_400));
+    // Howard Hinnant's `civil_from_days`.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut text = *b"0000-00-00T00:00:00";
+    let mut put = |at: usize, width: usize, n: i64| {
+        let mut n = n.unsigned_abs();
+        for i in (at..at + width).rev() {
+            if let Some(b) = text.get_mut(i) {
+                *b = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, secs / 3600);
+    put(14, 2, secs / 60 % 60);
+    put(17, 2, secs % 60);
+    text
+}
+
+/// Appends `n` in decimal with exactly `width` digits (leading zeros).
+fn push_padded(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let width = width.min(buf.len());
+    let mut i = buf.len();
+    while i > buf.len() - width {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `n` in decimal, as `{n}` does.
+fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends `n` in decimal, two digits at a time.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+    let mut buf = [0_u8; 20];
+    let mut i = buf.len();
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `v` as `{v:?}` does. Integral values below 10^15 (bytes,
+/// counts, rates) are `N.0`, and values with one decimal (percentages)
+/// `N.D`, written directly; the rest go through `Debug`.
+///
+/// `N.D` is what `Debug` writes when `ND / 10` rounds to `v` (division is
+/// correctly rounded, so it is the double nearest to the decimal, as parsing
+/// `N.D` gives) and `D` is not 0: `Debug` writes the shortest text that reads
+/// back as `v`, and the only shorter ones, integers, are other doubles;
+/// below 10^12 no other one-decimal text reads back as `v` either.
+pub(crate) fn push_value(out: &mut Vec<u8>, v: f64) {
+    const LIMIT: f64 = 1e15;
+    let a = v.abs();
+    if a < LIMIT && !(v == 0.0 && v.is_sign_negative()) {
+        if a.fract() == 0.0 {
+            if v < 0.0 {
+                out.push(b'-');
+            }
+            // Integral and below 10^15: the cast is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            push_u64(out, a as u64);
+            out.extend_from_slice(b".0");
+            return;
+        }
+        let tenths = (a * 10.0).round();
+        // Below 10^12 a double is far closer to one decimal than to the next.
+        if (0.1..1e12).contains(&a) && tenths / 10.0 == a {
+            // Below 10^13 and integral: exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let tenths = tenths as u64;
+            if !tenths.is_multiple_of(10) {
+                if v < 0.0 {
+                    out.push(b'-');
+                }
+                push_u64(out, tenths / 10);
+                out.push(b'.');
+                out.push(b'0' + (tenths % 10) as u8);
+                return;
+            }
+        }
+    }
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{v:?}");
 }
 
 /// RFC 3339 in UTC with 3, 6 or 9 fractional digits, whichever is lossless.
@@ -121,11 +282,13 @@ fn truncate(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
 
     fn to_string(samples: &[Sample]) -> String {
         let mut out = Vec::new();
-        write_csv(&mut out, samples).unwrap();
+        render_csv(&mut out, samples);
         String::from_utf8(out).unwrap()
     }
 
@@ -136,6 +299,55 @@ mod tests {
             to_string(&[s]),
             "timestamp,unix_nanos,value\n2025-11-23T10:00:04.100Z,1763892004100000000,12.5\n"
         );
+    }
+
+    /// What the writer wrote before the fast path: the reference.
+    fn reference(samples: &[Sample]) -> String {
+        let mut out = format!("{CSV_HEADER}\n");
+        for s in samples {
+            out.push_str(&format!(
+                "{},{},{:?}\n",
+                format_timestamp(s.ts),
+                s.ts.as_unix_nanos(),
+                s.value
+            ));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_writes_what_format_writes(
+            rows in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        proptest::num::i64::ANY,
+                        (-3_000_000_000_i64..3_000_000_000).prop_map(|n| n * 1_000_000),
+                        (-3_000_000_000_i64..3_000_000_000).prop_map(|n| n * 1_000),
+                        -5_000_000_000_i64..5_000_000_000,
+                    ],
+                    proptest::prop_oneof![
+                        proptest::num::f64::ANY,
+                        (-2e15_f64..2e15).prop_map(f64::round),
+                        (-1e6_f64..1e6).prop_map(|v| (v * 10.0).round() / 10.0),
+                        (-1e15_f64..1e15).prop_map(|v| (v * 10.0).round() / 10.0),
+                        (-1e3_f64..1e3).prop_map(|v| (v * 100.0).round() / 100.0),
+                        (-1.0_f64..1.0),
+                        proptest::sample::select(vec![
+                            0.0, -0.0, 1e15, -1e15, 999_999_999_999_999.0, 1e16, 0.5, f64::NAN,
+                            f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE,
+                        ]),
+                    ],
+                ),
+                0..40,
+            )
+        ) {
+            let samples: Vec<_> = rows
+                .iter()
+                .map(|&(t, v)| Sample::new(Timestamp::from_unix_nanos(t), v))
+                .collect();
+            proptest::prop_assert_eq!(to_string(&samples), reference(&samples));
+        }
     }
 
     #[test]

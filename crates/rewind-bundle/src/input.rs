@@ -76,8 +76,9 @@ pub struct BundleExtras {
     pub fleet: Option<String>,
     /// What was scrubbed before writing, one entry per pattern.
     pub redactions: Vec<Redaction>,
-    /// Loss counters by name: `samples_dropped_queue_full`, `series_refused`,
-    /// `ring_overwritten`, `bundles_evicted`, `events_dropped`, ….
+    /// Loss counters by name: `window.ring_overwritten`, `ring_overwritten`,
+    /// `series_refused`, `batches_dropped_queue_full`,
+    /// `events_dropped_for_space`, `bundles_evicted`, ….
     pub losses: BTreeMap<String, u64>,
     /// Sentences for people, e.g. "eu-stack not installed: no user-space stacks".
     pub notes: Vec<String>,

@@ -124,4 +124,6 @@ pub use manifest::{
 };
 pub use read::{Bundle, Series, read_bundle};
 pub use recording::{EVENTS_TOPIC, LOGS_TOPIC, METADATA_NAME, SERIES_TOPIC_PREFIX};
-pub use write::{TEMP_PREFIX, WrittenBundle, file_name, rule_slug, write_bundle, write_bundle_to};
+pub use write::{
+    TEMP_PREFIX, WriteStages, WrittenBundle, file_name, rule_slug, write_bundle, write_bundle_to,
+};

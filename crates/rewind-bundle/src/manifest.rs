@@ -62,9 +62,10 @@ pub struct Manifest {
     /// What the agent scrubbed from logs and attachments before writing.
     #[serde(default)]
     pub redactions: Vec<Redaction>,
-    /// Loss counters the agent reports (`samples_dropped_queue_full`,
-    /// `series_refused`, `ring_overwritten`, `bundles_evicted`,
-    /// `events_dropped`, …), by name.
+    /// Loss counters the agent reports (`window.ring_overwritten`,
+    /// `ring_overwritten`, `series_refused`, `batches_dropped_queue_full`,
+    /// `events_dropped_for_space`, `bundles_evicted`, …), by name; see
+    /// `docs/bundle-format.md`.
     #[serde(default)]
     pub losses: BTreeMap<String, u64>,
     /// Sentences for people about what the bundle lacks or why (e.g. "eu-stack

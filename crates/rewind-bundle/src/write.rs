@@ -4,6 +4,7 @@ use std::{
     fs::File,
     io::{self, BufWriter, Seek, Write},
     path::{Path, PathBuf},
+    time::{Duration, Instant},
 };
 
 use rewind_model::Timestamp;
@@ -13,7 +14,7 @@ use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 use crate::{
     Attachment, BundleInput, EVENTS_PATH, Error, FORMAT_VERSION, MANIFEST_PATH, RECORDING_PATH,
     Result, TRIGGER_PATH,
-    csv::write_csv,
+    csv::render_csv,
     events::write_events,
     input::check_input,
     layout::{check_attachment_path, is_log_event, series_paths},
@@ -31,6 +32,44 @@ pub struct WrittenBundle {
     pub size: u64,
     /// Its manifest.
     pub manifest: Manifest,
+    /// How long each stage of writing it took.
+    pub stages: WriteStages,
+}
+
+/// Wall time of each stage of [`write_bundle`], for `rewind bench capture`.
+///
+/// `recording` runs on a thread of its own while the main thread renders,
+/// hashes and deflates the other members (`csv_*`, `events_logs`,
+/// `attachments`); `recording_wait` is how long the main thread then waited
+/// for it. So the stages add up to the whole only without that overlap:
+/// the total is about `csv_* + events_logs + attachments + recording_wait +
+/// recording_store + finish + fsync + rename`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStages {
+    /// Rendering the series CSVs into memory.
+    pub csv_render: Duration,
+    /// SHA-256 of the series CSVs.
+    pub csv_hash: Duration,
+    /// Deflating the series CSVs into the zip (zip headers included).
+    pub csv_deflate: Duration,
+    /// `events.jsonl` and `logs/`: rendered, hashed and deflated.
+    pub events_logs: Duration,
+    /// Attachments: hashed and deflated.
+    pub attachments: Duration,
+    /// `recording.mcap`: messages encoded, zstd chunks, summary, and its
+    /// SHA-256 (on its own thread).
+    pub recording: Duration,
+    /// How long the main thread waited for the recording after its own work.
+    pub recording_wait: Duration,
+    /// Copying the recording into the zip (stored, not deflated).
+    pub recording_store: Duration,
+    /// `trigger.json`, `manifest.json`, the central directory, and the
+    /// flush into the file.
+    pub finish: Duration,
+    /// fsync of the temp file.
+    pub fsync: Duration,
+    /// Rename to the final name and fsync of the directory.
+    pub rename: Duration,
 }
 
 /// Prefix of the temporary files [`write_bundle`] creates next to the final
@@ -53,17 +92,27 @@ pub fn write_bundle(dir: &Path, input: &BundleInput<'_>) -> Result<WrittenBundle
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
-    let manifest = write_bundle_to(BufWriter::new(temp.as_file_mut()), input)?;
+    let mut stages = WriteStages::default();
+    let manifest = write_zip(
+        BufWriter::with_capacity(256 * 1024, temp.as_file_mut()),
+        input,
+        &mut stages,
+    )?;
     let file = temp.as_file();
+    let started = Instant::now();
     file.sync_all().map_err(Error::io(temp.path()))?;
+    stages.fsync = started.elapsed();
     let size = file.metadata().map_err(Error::io(temp.path()))?.len();
     let name = file_name(input.trigger.fired_at, &input.trigger.rule);
+    let started = Instant::now();
     let path = persist_unique(temp, dir, &name)?;
     sync_dir(dir)?;
+    stages.rename = started.elapsed();
     Ok(WrittenBundle {
         path,
         size,
         manifest,
+        stages,
     })
 }
 
@@ -173,25 +222,143 @@ pub fn rule_slug(rule: &str) -> String {
 /// bad or repeated attachment path, or a bad `fleet`; [`Error::Write`] when
 /// `w` fails.
 pub fn write_bundle_to<W: Write + Seek>(w: W, input: &BundleInput<'_>) -> Result<Manifest> {
+    write_zip(w, input, &mut WriteStages::default())
+}
+
+/// [`write_bundle_to`], timing its stages into `stages`.
+///
+/// The recording (the slowest member: one JSON message per sample, zstd)
+/// is built on a scoped thread while this one writes the other members; it
+/// is built here instead when no thread can be started.
+fn write_zip<W: Write + Seek>(
+    w: W,
+    input: &BundleInput<'_>,
+    stages: &mut WriteStages,
+) -> Result<Manifest> {
     check_input(input)?;
+    let events = crate::events::sorted(input.events);
+    std::thread::scope(|scope| {
+        let build = || {
+            let started = Instant::now();
+            let built = write_recording(input, &events, is_log_event).map(|(bytes, entry)| {
+                let sha256 = hex::encode(Sha256::digest(&bytes));
+                (bytes, entry, sha256)
+            });
+            (built, started.elapsed())
+        };
+        let thread = std::thread::Builder::new()
+            .name("bundle-recording".into())
+            .spawn_scoped(scope, build);
+        let mut zip = ZipWriter::new(w);
+        let mut manifest = build_manifest(input);
+        let written = write_members(&mut zip, input, &events, &mut manifest, stages);
+        let started = Instant::now();
+        let (built, took) = match thread {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                let panicked = io::Error::other("the recording thread panicked");
+                (Err(Error::Write { source: panicked }), Duration::ZERO)
+            }),
+            Err(_) => build(),
+        };
+        stages.recording_wait = started.elapsed();
+        stages.recording = took;
+        written?;
+        let (mcap, recording, sha256) = built?;
+        let started = Instant::now();
+        zip.start_file(RECORDING_PATH, options(input).stored())
+            .map_err(write_err)?;
+        zip.write_all(&mcap)
+            .map_err(|source| Error::Write { source })?;
+        manifest.files.push(FileEntry {
+            path: RECORDING_PATH.to_owned(),
+            size: u64::try_from(mcap.len()).unwrap_or(u64::MAX),
+            sha256,
+        });
+        manifest.recording = Some(recording);
+        stages.recording_store = started.elapsed();
+        let started = Instant::now();
+        let trigger_json =
+            serde_json::to_vec_pretty(input.trigger).map_err(|e| Error::input(e.to_string()))?;
+        let entry = add_member(
+            &mut zip,
+            TRIGGER_PATH,
+            &trigger_json,
+            options(input).deflated,
+        )?;
+        manifest.files.push(entry);
+        add_member(
+            &mut zip,
+            MANIFEST_PATH,
+            &manifest.to_json()?,
+            options(input).deflated,
+        )?;
+        zip.finish()
+            .map_err(write_err)?
+            .flush()
+            .map_err(|source| Error::Write { source })?;
+        stages.finish = started.elapsed();
+        Ok(manifest)
+    })
+}
+
+/// The zip options of a bundle's members.
+#[derive(Clone, Copy)]
+struct Options {
+    deflated: SimpleFileOptions,
+}
+
+impl Options {
+    /// For already-compressed bytes (the recording's zstd chunks).
+    fn stored(self) -> SimpleFileOptions {
+        self.deflated
+            .compression_method(CompressionMethod::Stored)
+            .compression_level(None)
+    }
+}
+
+fn options(input: &BundleInput<'_>) -> Options {
     // Level 1: the bundle is sealed at the breach, on the robot. Deflate's
     // default level spent a third of the write time for a few percent of
     // size (`rewind bench capture`).
-    let deflated = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(1))
-        .last_modified_time(zip_time(input.created_at))
-        .unix_permissions(0o644);
-    let stored = deflated
-        .compression_method(CompressionMethod::Stored)
-        .compression_level(None);
-    let mut zip = ZipWriter::new(w);
-    let mut files = Vec::new();
-    let mut manifest = build_manifest(input);
+    Options {
+        deflated: SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .last_modified_time(zip_time(input.created_at))
+            .unix_permissions(0o644),
+    }
+}
+
+/// Writes the members before the recording, in order: series CSVs,
+/// `events.jsonl`, logs, attachments; fills in their parts of `manifest`.
+fn write_members<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    input: &BundleInput<'_>,
+    events: &[&rewind_model::Event],
+    manifest: &mut Manifest,
+    stages: &mut WriteStages,
+) -> Result<()> {
+    let deflated = options(input).deflated;
     let paths = series_paths(input.series.iter().map(|s| &s.name));
+    let mut text = Vec::new();
     for (s, path) in input.series.iter().zip(paths) {
-        let entry = stream_member(&mut zip, &path, deflated, |w| write_csv(w, &s.samples))?;
-        files.push(entry);
+        let started = Instant::now();
+        text.clear();
+        render_csv(&mut text, &s.samples);
+        let rendered = Instant::now();
+        let entry = FileEntry {
+            sha256: hex::encode(Sha256::digest(&text)),
+            size: u64::try_from(text.len()).unwrap_or(u64::MAX),
+            path: path.clone(),
+        };
+        let hashed = Instant::now();
+        zip.start_file(&*path, deflated).map_err(write_err)?;
+        zip.write_all(&text)
+            .map_err(|source| Error::Write { source })?;
+        stages.csv_render += rendered - started;
+        stages.csv_hash += hashed - rendered;
+        stages.csv_deflate += hashed.elapsed();
+        manifest.files.push(entry);
         manifest.series.push(SeriesEntry {
             name: s.name.clone(),
             unit: s.unit.clone(),
@@ -199,42 +366,39 @@ pub fn write_bundle_to<W: Write + Seek>(w: W, input: &BundleInput<'_>) -> Result
             samples: u64::try_from(s.samples.len()).unwrap_or(u64::MAX),
         });
     }
-    let events = crate::events::sorted(input.events);
-    files.push(stream_member(&mut zip, EVENTS_PATH, deflated, |w| {
-        write_events(w, &events)
-    })?);
-    manifest.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
-    for group in logs::group(&events) {
-        files.push(stream_member(&mut zip, &group.path, deflated, |w| {
-            write_log(w, &group.events)
+    let started = Instant::now();
+    manifest
+        .files
+        .push(stream_member(zip, EVENTS_PATH, deflated, |w| {
+            write_events(w, events)
         })?);
+    manifest.events = u64::try_from(events.len()).unwrap_or(u64::MAX);
+    for group in logs::group(events) {
+        manifest
+            .files
+            .push(stream_member(zip, &group.path, deflated, |w| {
+                write_log(w, &group.events)
+            })?);
         manifest.logs.push(LogEntry {
             source: group.source.to_owned(),
             path: group.path,
             lines: u64::try_from(group.events.len()).unwrap_or(u64::MAX),
         });
     }
+    stages.events_logs = started.elapsed();
+    let started = Instant::now();
     let mut attachments: Vec<&Attachment> = input.attachments.iter().collect();
     attachments.sort_by(|a, b| a.path.cmp(&b.path));
     for a in attachments {
-        files.push(add_member(&mut zip, &a.path, &a.bytes, deflated)?);
+        manifest
+            .files
+            .push(add_member(zip, &a.path, &a.bytes, deflated)?);
         let kind = check_attachment_path(&a.path).map_err(Error::input)?;
         let path = a.path.clone();
         manifest.attachments.push(AttachmentEntry { path, kind });
     }
-    let (mcap, recording) = write_recording(input, &events, is_log_event)?;
-    files.push(add_member(&mut zip, RECORDING_PATH, &mcap, stored)?);
-    manifest.recording = Some(recording);
-    let trigger_json =
-        serde_json::to_vec_pretty(input.trigger).map_err(|e| Error::input(e.to_string()))?;
-    files.push(add_member(&mut zip, TRIGGER_PATH, &trigger_json, deflated)?);
-    manifest.files = files;
-    add_member(&mut zip, MANIFEST_PATH, &manifest.to_json()?, deflated)?;
-    zip.finish()
-        .map_err(write_err)?
-        .flush()
-        .map_err(|source| Error::Write { source })?;
-    Ok(manifest)
+    stages.attachments = started.elapsed();
+    Ok(())
 }
 
 /// The manifest with everything known before writing; the member lists

@@ -4,7 +4,9 @@
 use std::{io::Write as _, time::Instant};
 
 use rewind_agent::{Ring, collect::Unit};
-use rewind_bundle::{BundleExtras, BundleInput, RECORDING_PATH, SeriesInput, write_bundle};
+use rewind_bundle::{
+    BundleExtras, BundleInput, RECORDING_PATH, SeriesInput, WriteStages, write_bundle,
+};
 use rewind_model::{
     BundleId, DeviceId, Event, EventKind, Level, Sample, SeriesName, Severity, TimeRange,
     Timestamp, Trigger,
@@ -41,6 +43,35 @@ struct CaptureFigures {
     baseline_bytes: u64,
     baseline_write_p50_ms: f64,
     baseline_write_p99_ms: f64,
+    /// Where the write time goes: p50 and p99 of each stage, in write order.
+    stages: Vec<StageFigures>,
+}
+
+/// One stage of the bundle write.
+#[derive(Debug, Serialize)]
+struct StageFigures {
+    stage: &'static str,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Whether it runs on the recording thread, alongside the stages before it.
+    concurrent: bool,
+}
+
+/// The stages of [`WriteStages`], named as in the output.
+fn stage_values(s: &WriteStages) -> [(&'static str, std::time::Duration, bool); 11] {
+    [
+        ("csv render", s.csv_render, false),
+        ("csv sha256", s.csv_hash, false),
+        ("csv deflate", s.csv_deflate, false),
+        ("events + logs", s.events_logs, false),
+        ("attachments", s.attachments, false),
+        ("recording (mcap, zstd, sha256)", s.recording, true),
+        ("wait for the recording", s.recording_wait, false),
+        ("recording into the zip", s.recording_store, false),
+        ("trigger, manifest, zip end", s.finish, false),
+        ("fsync", s.fsync, false),
+        ("rename + directory fsync", s.rename, false),
+    ]
 }
 
 /// `rewind bench capture [--seconds N] [--series N] [--iterations N] [--json]`.
@@ -77,6 +108,26 @@ pub(crate) fn run(args: &BenchCaptureArgs) -> anyhow::Result<()> {
     let (write_p50, write_p99) = percentiles(&mut m.write_ms);
     let (total_p50, total_p99) = percentiles(&mut m.total_ms);
     let (base_p50, base_p99) = percentiles(&mut m.baseline_ms);
+    let stages = (0..stage_values(&WriteStages::default()).len())
+        .map(|i| {
+            let mut ms: Vec<f64> = m
+                .stages
+                .iter()
+                .filter_map(|s| stage_values(s).get(i).map(|v| v.1.as_secs_f64() * 1e3))
+                .collect();
+            let (p50_ms, p99_ms) = percentiles(&mut ms);
+            let (stage, _, concurrent) = stage_values(&WriteStages::default())
+                .get(i)
+                .copied()
+                .unwrap_or(("", std::time::Duration::ZERO, false));
+            StageFigures {
+                stage,
+                p50_ms,
+                p99_ms,
+                concurrent,
+            }
+        })
+        .collect();
     #[allow(clippy::cast_precision_loss)]
     let figures = CaptureFigures {
         seconds,
@@ -98,6 +149,7 @@ pub(crate) fn run(args: &BenchCaptureArgs) -> anyhow::Result<()> {
         baseline_bytes: m.baseline_bytes,
         baseline_write_p50_ms: base_p50,
         baseline_write_p99_ms: base_p99,
+        stages,
     };
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -119,6 +171,7 @@ struct Measured {
     recording_bytes: u64,
     compression: String,
     baseline_bytes: u64,
+    stages: Vec<WriteStages>,
 }
 
 fn measure(
@@ -140,6 +193,7 @@ fn measure(
         recording_bytes: 0,
         compression: String::new(),
         baseline_bytes: 0,
+        stages: Vec::new(),
     };
     let extras = BundleExtras::default();
     for _ in 0..iterations {
@@ -171,6 +225,7 @@ fn measure(
         m.snapshot_ms.push(snapped.as_secs_f64() * 1e3);
         m.write_ms.push((total - snapped).as_secs_f64() * 1e3);
         m.total_ms.push(total.as_secs_f64() * 1e3);
+        m.stages.push(written.stages);
         m.samples = series.iter().map(|s| s.samples.len()).sum();
         m.bundle_bytes = written.size;
         m.recording_bytes = written.manifest.file(RECORDING_PATH).map_or(0, |f| f.size);
@@ -351,6 +406,26 @@ fn print_table(out: &mut impl std::io::Write, f: &CaptureFigures) -> std::io::Re
     ];
     for (name, value, note) in rows {
         writeln!(out, "{name:<34} {value:>14}  {note}")?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<34} {:>14}  (the recording runs on its own thread while the",
+        "write stage", "p50 / p99, ms"
+    )?;
+    writeln!(
+        out,
+        "{:<34} {:>14}   stages above it run; \"wait\" is what is left of it)",
+        "", ""
+    )?;
+    for s in &f.stages {
+        let name = if s.concurrent {
+            format!("  ∥ {}", s.stage)
+        } else {
+            format!("  {}", s.stage)
+        };
+        let value = format!("{:.1} / {:.1}", s.p50_ms, s.p99_ms);
+        writeln!(out, "{name:<34} {value:>14}")?;
     }
     Ok(())
 }
