@@ -41,9 +41,15 @@ pub(crate) enum Command {
     Agent(AgentArgs),
     /// Run the server: ingest bundles, store incidents, serve the API and dashboard.
     #[command(
-        after_help = "Example:\n  rewind server --listen 0.0.0.0:8420 --state-dir /var/lib/rewind\n\nStorage is embedded SQLite in <state-dir>/rewind.db unless --database-url\nnames a PostgreSQL server (postgres://user@host/db)."
+        after_help = "Examples:\n  rewind server --state-dir /var/lib/rewind\n  rewind server --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem\n  rewind server --config /etc/rewind/server.yaml\n  rewind server --print-config > server.yaml\n\nStorage is embedded SQLite in <state-dir>/rewind.db unless --database-url\nnames a PostgreSQL server (postgres://user@host/db). Every setting is a flag, a\nREWIND_* variable and a key of the --config file (that order wins); see\ndocs/operations.md. A non-loopback --listen needs --tls-cert/--tls-key, or\n--insecure on a trusted network. Every API route needs a token: make the first\none with `rewind token create --name you --role admin`."
     )]
     Server(ServerArgs),
+    /// Make, list and revoke API tokens (directly in the server's database).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Tell the server about deploys (from CI or a deploy hook).
+    #[command(subcommand)]
+    Deploy(DeployCommand),
     /// Run a server and an agent here, cause a short CPU load, and show the incident.
     #[command(
         after_help = "Example:\n  rewind demo                               # then open the printed URL\n  rewind demo --headless --exit-after-incident --port 0\n\nThe load is real but bounded: busy threads on every core for at most 20 s,\nstopped as soon as the rule trips."
@@ -84,6 +90,52 @@ pub(crate) enum BenchCommand {
         after_help = "Examples:\n  rewind bench capture                       # 100 series at 10 Hz for 60 s\n  rewind bench capture --seconds 2 --series 5 --json\n\nFills an agent ring with --series series at 10 Hz for --seconds (pseudo-random\nbut the same every run) plus a few hundred events, then repeatedly snapshots\nthe window and writes the bundle (zip, zstd MCAP recording, fsync, rename) into\na temp directory, as the agent does when a rule trips; the post-trigger wait is\nexcluded. Reports p50/p99 times against the 100 ms target, the bundle and\nrecording sizes and bytes per sample, next to a baseline measured in the same\nrun: the raw (timestamp, value) pairs written to one file with fsync."
     )]
     Capture(BenchCaptureArgs),
+    /// Upload bundles to an in-process server and time ingest and incident queries.
+    #[command(
+        after_help = "Examples:\n  rewind bench server                                  # SQLite, then PostgreSQL if it answers\n  rewind bench server --backend sqlite --incidents 10000 --json\n  rewind bench server --backend postgres --postgres-url postgres://postgres@127.0.0.1:5432/test\n\nGenerates demo-sized bundles (100 series of 10 s at 10 Hz, 50 events) from 50\ndevices, uploads them over HTTP on loopback with device tokens from --concurrency\nclients, then seeds the database to --incidents incidents and times the incident\nlist the ways the dashboard asks for it (first page, filters, text search, the\nnext page by cursor). Each backend gets a fresh database (PostgreSQL: a new\nschema). Baselines from the same run: validating the same bundles on one thread\nwithout storing them, and GET /healthz."
+    )]
+    Server(BenchServerArgs),
+}
+
+/// Which database `rewind bench server` measures.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ServerBackend {
+    /// Embedded SQLite in a temp directory.
+    Sqlite,
+    /// PostgreSQL at --postgres-url, in a new schema.
+    Postgres,
+    /// SQLite, then PostgreSQL (skipped with a notice when it does not answer).
+    Both,
+}
+
+/// `rewind bench server` flags.
+#[derive(Debug, Args)]
+pub(crate) struct BenchServerArgs {
+    /// Which database to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    pub backend: ServerBackend,
+    /// PostgreSQL to use (each run makes a new schema in it).
+    #[arg(
+        long,
+        env = "REWIND_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    pub postgres_url: String,
+    /// Bundles uploaded (the ingest figures are over these).
+    #[arg(long, default_value_t = 1000)]
+    pub bundles: usize,
+    /// Concurrent uploading clients.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Incidents in the database when the list is queried.
+    #[arg(long, default_value_t = 100_000)]
+    pub incidents: u64,
+    /// Times each list query runs.
+    #[arg(long, default_value_t = 300)]
+    pub queries: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `rewind bench capture` flags.
@@ -192,6 +244,12 @@ pub(crate) struct AgentRunArgs {
     /// Base URL of the Rewind server; without it bundles stay in the spool.
     #[arg(long, env = "REWIND_SERVER")]
     pub server: Option<String>,
+    /// This device's token (`rewind token create --device ID`); prefer REWIND_TOKEN or `token:` in the config file.
+    #[arg(long, env = "REWIND_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Also stream samples to the server live, for its dashboard (`live: true` in the config file).
+    #[arg(long)]
+    pub live: bool,
     /// Rules file (YAML); see docs/rules.md. Required here or in the config file.
     #[arg(long, env = "REWIND_RULES")]
     pub rules: Option<PathBuf>,
@@ -215,20 +273,164 @@ pub(crate) struct AgentRunArgs {
     pub proc_root: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct ServerArgs {
-    /// Address to listen on (port 0 picks a free port; the URL is printed on stdout).
-    #[arg(long, env = "REWIND_LISTEN", default_value = "127.0.0.1:8420")]
-    pub listen: SocketAddr,
-    /// Directory for the embedded database and the bundle files.
-    #[arg(long, env = "REWIND_STATE_DIR", default_value = ".rewind-server")]
-    pub state_dir: PathBuf,
+/// Where the server's database is: shared by `rewind server` and `rewind token`,
+/// so both find the same one.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ServerStoreArgs {
+    /// Server config file (YAML; see docs/operations.md). Flags and REWIND_* variables override it.
+    #[arg(long, env = "REWIND_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded database and the bundle files [default: .rewind-server].
+    #[arg(long, env = "REWIND_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB [default: SQLite in the state dir].
-    #[arg(long, env = "REWIND_DATABASE_URL")]
+    #[arg(long, env = "REWIND_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
-    /// Largest bundle accepted, in bytes.
-    #[arg(long, env = "REWIND_MAX_BUNDLE_BYTES", default_value_t = 64 * 1024 * 1024)]
-    pub max_bundle_bytes: u64,
+}
+
+/// `rewind server` settings. Each is a flag, a REWIND_* variable and a key of
+/// the --config file, in that order of precedence (docs/operations.md).
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ServerArgs {
+    #[command(flatten)]
+    pub store: ServerStoreArgs,
+    /// Address to listen on; port 0 picks a free port (the URL is printed on stdout) [default: 127.0.0.1:8420].
+    #[arg(long, env = "REWIND_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Blob store for bundle files: s3://BUCKET/PREFIX (AWS_* variables) or file:///DIR [default: <state-dir>/bundles].
+    #[arg(long, env = "REWIND_BLOB_URL", value_name = "URL")]
+    pub blob_url: Option<String>,
+    /// Largest bundle accepted, in bytes [default: 67108864 (64 MiB)].
+    #[arg(long, env = "REWIND_MAX_BUNDLE_BYTES", value_name = "BYTES")]
+    pub max_bundle_bytes: Option<u64>,
+    /// Largest JSON request body accepted, in bytes [default: 1048576 (1 MiB)].
+    #[arg(long, env = "REWIND_MAX_JSON_BYTES", value_name = "BYTES")]
+    pub max_json_bytes: Option<usize>,
+    /// Sustained requests per second allowed per token [default: 50].
+    #[arg(long, env = "REWIND_RATE_LIMIT_PER_SECOND", value_name = "N")]
+    pub rate_limit_per_second: Option<u32>,
+    /// Requests a token may send in a burst above the sustained rate [default: 200].
+    #[arg(long, env = "REWIND_RATE_LIMIT_BURST", value_name = "N")]
+    pub rate_limit_burst: Option<u32>,
+    /// TLS certificate chain (PEM); with --tls-key the server speaks HTTPS.
+    #[arg(long, env = "REWIND_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM, unencrypted), for --tls-cert.
+    #[arg(long, env = "REWIND_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (only on a network you trust) [default: false].
+    #[arg(
+        long,
+        env = "REWIND_INSECURE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub insecure: Option<bool>,
+    /// Print the settings in effect (as a config file) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make a token and print its secret (once: it cannot be shown again).
+    #[command(
+        after_help = "Examples:\n  rewind token create --name alice --role admin --state-dir /var/lib/rewind\n  rewind token create --name robot-7 --device robot-7 --expires-in-days 365\n\nWorks directly on the server's database (the same --state-dir, --database-url\nor --config as `rewind server`), so it can make the first admin token before\nany token exists. Only the secret's SHA-256 is stored."
+    )]
+    Create(TokenCreateArgs),
+    /// List every token: name, scope, prefix, created, expires, revoked (never secrets).
+    #[command(
+        after_help = "Example:\n  rewind token list --state-dir /var/lib/rewind\n  rewind token list --json"
+    )]
+    List {
+        #[command(flatten)]
+        store: ServerStoreArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id (from `rewind token list`): it stops working at once.
+    #[command(
+        after_help = "Example:\n  rewind token revoke 0190f3a2-7c4e-7d1a-9b1e-3f2a8c6d5e4f --state-dir /var/lib/rewind"
+    )]
+    Revoke {
+        /// The token's id (not its secret).
+        id: String,
+        #[command(flatten)]
+        store: ServerStoreArgs,
+    },
+}
+
+/// `rewind token create` flags.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("scope").required(true).args(["role", "device"]))]
+pub(crate) struct TokenCreateArgs {
+    #[command(flatten)]
+    pub store: ServerStoreArgs,
+    /// A name for people (`alice`, `ci-deploys`), 1 to 64 characters; recorded as the actor.
+    #[arg(long)]
+    pub name: String,
+    /// A user token with this role: viewer (read), responder (transitions, notes), admin (tokens).
+    #[arg(long, value_parser = parse_role)]
+    pub role: Option<rewind_model::Role>,
+    /// A device token for this device id instead: it may only ingest for that device.
+    #[arg(long, value_name = "DEVICE_ID")]
+    pub device: Option<String>,
+    /// Days until the token stops working (1 to 3650) [default: never].
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub expires_in_days: Option<u32>,
+    /// Print JSON (the token and its `secret`) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_role(s: &str) -> Result<rewind_model::Role, String> {
+    s.parse()
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeployCommand {
+    /// Record a deploy on the server (POST /api/v1/deploys) and print it.
+    #[command(
+        after_help = "Examples:\n  rewind deploy notify --server https://rewind.example --service planner --version 2.14.1\n  REWIND_TOKEN=rwd_… rewind deploy notify --service planner --version \"$GIT_TAG\" \\\n      --environment staging --commit \"$GIT_SHA\" --actor ci --json\n\nThe token needs the responder role: `rewind token create --name ci-deploys --role\nresponder`. examples/hooks/deploy-hook.sh wraps this for CI pipelines.\n\nExit codes: 0 recorded, 1 the server refused it or is unreachable, 2 bad arguments."
+    )]
+    Notify(DeployNotifyArgs),
+}
+
+/// `rewind deploy notify` flags (`--version` is the deploy's, not rewind's).
+#[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
+pub(crate) struct DeployNotifyArgs {
+    /// Base URL of the Rewind server.
+    #[arg(long, env = "REWIND_SERVER", default_value = "http://127.0.0.1:8420")]
+    pub server: String,
+    /// API token with the responder role (prefer REWIND_TOKEN: command lines are visible to others).
+    #[arg(long, env = "REWIND_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The service deployed (`planner`).
+    #[arg(long)]
+    pub service: String,
+    /// The version deployed (`2.14.1`, a tag or an image digest).
+    #[arg(long)]
+    pub version: String,
+    /// Where: `production`, `staging`, a fleet name [default: production].
+    #[arg(long)]
+    pub environment: Option<String>,
+    /// The source commit.
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Who deployed (a person or a pipeline) [default: the token's name, as the server records it].
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// When the deploy happened, RFC 3339 (`2026-05-13T14:30:00Z`) [default: now, by the server's clock].
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print the recorded deploy as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

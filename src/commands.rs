@@ -4,11 +4,13 @@ mod agent;
 mod bench;
 mod bundle;
 mod demo;
+mod deploy;
 mod rules;
 mod server;
 mod shutdown;
+mod token;
 
-use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command};
+use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command, DeployCommand};
 
 /// Runs `command` to completion.
 pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -24,7 +26,10 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Agent { seconds, json }) => bench::agent(seconds, json).await,
         Command::Bench(BenchCommand::Rules(args)) => bench::rules(&args),
         Command::Bench(BenchCommand::Capture(args)) => bench::capture(&args),
+        Command::Bench(BenchCommand::Server(args)) => bench::server(&args).await,
         Command::Server(args) => server::run(args).await,
+        Command::Token(command) => token::run(command).await,
+        Command::Deploy(DeployCommand::Notify(args)) => deploy::notify(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),

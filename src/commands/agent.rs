@@ -60,6 +60,7 @@ pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
         .unwrap_or_else(|| ".rewind-agent".into());
     let mut config = AgentConfig::new(device_id, state_dir, rules);
     config.server_url = server;
+    config.live = args.live;
     if let Some((f, text)) = file {
         config.ring = f.ring;
         config.collectors = f.collectors;
@@ -68,8 +69,14 @@ pub(crate) fn config(args: AgentRunArgs) -> anyhow::Result<AgentConfig> {
         config.diagnostics = f.diagnostics;
         config.redaction = f.redaction;
         config.deployment = f.deployment;
+        config.token = f.token;
+        config.live |= f.live;
+        config.identity = f.identity;
         // Bundles carry it as system/agent-config.yaml, redacted.
         config.config_text = Some(rewind_agent::sysinfo::ConfigText(text));
+    }
+    if let Some(t) = args.token.filter(|t| !t.trim().is_empty()) {
+        config.token = Some(rewind_agent::Token::new(t));
     }
     if let Some(v) = args.window {
         config.ring.window = v;

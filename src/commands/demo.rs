@@ -36,8 +36,11 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    let server_config = ServerConfig::new(args.state_dir.join("server"));
+    let device = DeviceId::from_hostname(&super::agent::hostname());
+    let tokens = provision(&server_config, &device).await?;
     let server = tokio::spawn(rewind_server::launch_with_listener(
-        ServerConfig::new(args.state_dir.join("server")),
+        server_config,
         listener,
         super::shutdown::signal(),
     ));
@@ -48,7 +51,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let (tx, mut events) = mpsc::channel(64);
     let agent = tokio::spawn(rewind_agent::run_with(
-        agent_config(&args, &url)?,
+        agent_config(&args, &url, device, &tokens.device)?,
         Some(tx),
         None,
         std::future::pending(),
@@ -105,7 +108,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.timeout.as_secs()
         );
     };
-    report(&args, &url, &incident);
+    report(&args, &url, &incident, &tokens.dashboard);
     if args.exit_after_incident {
         agent.abort();
         server.abort();
@@ -116,12 +119,56 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn agent_config(args: &DemoArgs, url: &str) -> anyhow::Result<AgentConfig> {
+/// The demo's tokens: one for the dashboard link, one for its agent.
+struct DemoTokens {
+    dashboard: String,
+    device: String,
+}
+
+/// Makes the demo's tokens in the server's database before it starts: a
+/// responder for whoever opens the dashboard link (it expires after a day)
+/// and a device token for the agent. Every run makes new ones.
+async fn provision(config: &ServerConfig, device: &DeviceId) -> anyhow::Result<DemoTokens> {
+    fs_err::create_dir_all(&config.state_dir)?;
+    let store = rewind_store::open(&config.database_url())
+        .await
+        .context("cannot open the demo server's database")?;
+    let now = rewind_model::Timestamp::now();
+    let (dashboard, user) = rewind_server::auth::mint_token(
+        "demo",
+        rewind_model::TokenScope::User {
+            role: rewind_model::Role::Responder,
+        },
+        now,
+        Some(rewind_server::auth::days_from(now, 1)),
+    );
+    let (device_secret, agent) = rewind_server::auth::mint_token(
+        device.as_str(),
+        rewind_model::TokenScope::Device {
+            device_id: device.clone(),
+        },
+        now,
+        None,
+    );
+    store.create_token(&user).await?;
+    store.create_token(&agent).await?;
+    Ok(DemoTokens {
+        dashboard,
+        device: device_secret,
+    })
+}
+
+fn agent_config(
+    args: &DemoArgs,
+    url: &str,
+    device: DeviceId,
+    token: &str,
+) -> anyhow::Result<AgentConfig> {
     let rules = RuleSet::parse(DEMO_RULES, "examples/rules/demo.yaml")
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let device = DeviceId::from_hostname(&super::agent::hostname());
     let mut config = AgentConfig::new(device, args.state_dir.join("agent"), rules);
     config.server_url = Some(url.to_owned());
+    config.token = Some(rewind_agent::Token::new(token));
     // Short enough that the baseline before the load fills most of the chart.
     config.ring.window = Duration::from_secs(10);
     config.ring.post_trigger = Duration::from_secs(2);
@@ -137,12 +184,14 @@ fn say(args: &DemoArgs, line: &str) {
     }
 }
 
-fn report(args: &DemoArgs, url: &str, incident: &IncidentSummary) {
+fn report(args: &DemoArgs, url: &str, incident: &IncidentSummary, token: &str) {
     println!(
         "incident {} stored: [{}] {}: {}",
         incident.id, incident.severity, incident.rule, incident.summary
     );
-    println!("dashboard: {url}/#/incidents/{}", incident.id);
+    // The dashboard signs in with the token from the link, keeps it in an
+    // HttpOnly cookie and removes it from the address bar.
+    println!("dashboard: {url}/#/incidents/{}?token={token}", incident.id);
     if !args.exit_after_incident {
         eprintln!("rewind demo: the server keeps running; press Ctrl-C to stop");
     }

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::proc::{Guard, get_json, rewind, wait_for};
+use crate::proc::{Guard, get_json, get_json_as, make_token, rewind, wait_for};
 
 /// Trips on every excursion of `test.value` above 5, which the test sends
 /// over the agent socket: one incident per excursion, no cooldown.
@@ -172,13 +172,13 @@ fn terminate(child: &mut Guard) -> std::process::ExitStatus {
     child.0.wait().unwrap()
 }
 
-fn incidents(url: &str) -> Option<Vec<serde_json::Value>> {
-    let list = get_json(&format!("{url}/api/v1/incidents?limit=1000"))?;
+fn incidents(url: &str, viewer: &str) -> Option<Vec<serde_json::Value>> {
+    let list = get_json_as(&format!("{url}/api/v1/incidents?limit=1000"), viewer)?;
     list["incidents"].as_array().cloned()
 }
 
-/// POSTs a bundle file; returns the status and the body.
-fn post_bundle(url: &str, file: &Path) -> (u16, serde_json::Value) {
+/// POSTs a bundle file with a device token; returns the status and the body.
+fn post_bundle(url: &str, token: &str, file: &Path) -> (u16, serde_json::Value) {
     let body = std::fs::read(file).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -187,6 +187,7 @@ fn post_bundle(url: &str, file: &Path) -> (u16, serde_json::Value) {
     rt.block_on(async {
         let res = reqwest::Client::new()
             .post(format!("{url}/api/v1/bundles"))
+            .bearer_auth(token)
             .header("content-type", "application/zip")
             .body(body)
             .send()
@@ -206,10 +207,20 @@ fn issue_0005_a_minute_long_outage_delivers_every_bundle_exactly_once() {
     let server_state = setup.path("server");
     let port = quiet_port();
     let url = format!("http://127.0.0.1:{port}");
+    let state_dir = Path::new(&server_state);
+    let device = make_token(state_dir, "outage-box", &["--device", "outage-box"]);
+    let viewer = make_token(state_dir, "victor", &["--role", "viewer"]);
     let mut server = serve_on(&server_state, port);
     let mut agent = Guard(
         setup
-            .agent(&["--server", &url, "--device-id", "outage-box"])
+            .agent(&[
+                "--server",
+                &url,
+                "--device-id",
+                "outage-box",
+                "--token",
+                &device,
+            ])
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -237,36 +248,43 @@ fn issue_0005_a_minute_long_outage_delivers_every_bundle_exactly_once() {
     );
 
     let _server = serve_on(&server_state, port);
+    // One rule on one device: the three trips are one incident (same
+    // fingerprint) with three occurrences, each carried by its own bundle.
     let arrived = wait_for(Duration::from_secs(60), || {
-        incidents(&url).filter(|list| list.len() >= 3)
+        incidents(&url, &viewer).filter(|list| list.iter().any(|i| i["occurrences"] == 3))
     });
     let list = arrived.expect("the three bundles did not all reach the server within 60 s");
     let emptied = wait_for(Duration::from_secs(30), || {
         setup.spooled().is_empty().then_some(())
     });
     assert!(emptied.is_some(), "confirmed bundles leave the spool");
-    let list = incidents(&url).unwrap_or(list);
-    assert_eq!(list.len(), 3, "exactly once each: {list:#?}");
-    let mut bundles: Vec<&str> = list
+    let list = incidents(&url, &viewer).unwrap_or(list);
+    assert_eq!(list.len(), 1, "one incident for one fingerprint: {list:#?}");
+    let incident = &list[0];
+    assert_eq!(
+        incident["occurrences"], 3,
+        "exactly once each: {incident:#}"
+    );
+    assert_eq!(incident["rule"], "Test value high");
+    assert_eq!(incident["device_id"], "outage-box");
+    let id = incident["id"].as_str().unwrap();
+    let detail = get_json_as(&format!("{url}/api/v1/incidents/{id}"), &viewer).unwrap();
+    let mut bundles: Vec<&str> = detail["bundles"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|i| i["bundle_id"].as_str().unwrap())
+        .map(|b| b["bundle_id"].as_str().unwrap())
         .collect();
     bundles.sort_unstable();
     bundles.dedup();
     assert_eq!(bundles.len(), 3, "three different bundles");
-    assert!(
-        list.iter()
-            .all(|i| i["rule"] == "Test value high" && i["device_id"] == "outage-box")
-    );
 
     // A retry after a lost answer stores nothing twice.
-    let (status, again) = post_bundle(&url, &copy);
+    let (status, again) = post_bundle(&url, &device, &copy);
     assert_eq!(status, 200, "a known bundle is answered 200: {again}");
-    assert!(
-        list.iter().any(|i| i["id"] == again["id"]),
-        "the same incident: {again}"
-    );
-    assert_eq!(incidents(&url).unwrap().len(), 3);
+    assert_eq!(again["id"], incident["id"], "the same incident: {again}");
+    assert_eq!(again["occurrences"], 3, "a retry is not an occurrence");
+    assert_eq!(incidents(&url, &viewer).unwrap().len(), 1);
 
     assert!(terminate(&mut agent).success(), "the agent stops cleanly");
     let out = rewind(&[

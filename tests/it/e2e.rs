@@ -2,7 +2,7 @@
 
 use std::{process::Stdio, time::Duration};
 
-use crate::proc::{Guard, get_json, rewind, start_server, wait_for};
+use crate::proc::{Guard, get_json_as, make_token, rewind, start_server, wait_for};
 
 /// Trips on a real metric of this machine within a second, deterministically:
 /// available memory is always above zero.
@@ -56,10 +56,15 @@ impl Setup {
 #[test]
 fn an_agent_trip_becomes_an_incident_on_the_server() {
     let setup = Setup::new();
-    let (_server, url) = start_server(&setup.dir.path().join("server"), &[]);
+    let server_state = setup.dir.path().join("server");
+    let device = make_token(&server_state, "e2e-box", &["--device", "e2e-box"]);
+    let viewer = make_token(&server_state, "victor", &["--role", "viewer"]);
+    let (_server, url) = start_server(&server_state, &[]);
     let flags = [
         "--server",
         &url,
+        "--token",
+        &device,
         "--device-id",
         "e2e-box",
         "--window",
@@ -70,7 +75,7 @@ fn an_agent_trip_becomes_an_incident_on_the_server() {
     let _agent = Guard(setup.agent(&flags).stdout(Stdio::null()).spawn().unwrap());
 
     let list = wait_for(Duration::from_secs(30), || {
-        let list = get_json(&format!("{url}/api/v1/incidents"))?;
+        let list = get_json_as(&format!("{url}/api/v1/incidents"), &viewer)?;
         (!list["incidents"].as_array()?.is_empty()).then_some(list)
     })
     .expect("no incident reached the server within 30 s");
@@ -80,7 +85,7 @@ fn an_agent_trip_becomes_an_incident_on_the_server() {
     assert_eq!(incident["severity"], "low");
 
     let id = incident["id"].as_str().unwrap();
-    let detail = get_json(&format!("{url}/api/v1/incidents/{id}")).unwrap();
+    let detail = get_json_as(&format!("{url}/api/v1/incidents/{id}"), &viewer).unwrap();
     let series = detail["series"].as_array().unwrap();
     let mem = series
         .iter()
@@ -113,9 +118,16 @@ fn bundles_written_while_the_server_is_down_are_uploaded_when_it_returns() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
+    let server_state = setup.dir.path().join("server");
+    let device = make_token(&server_state, "late-box", &["--device", "late-box"]);
+    let viewer = make_token(&server_state, "victor", &["--role", "viewer"]);
     let flags = [
         "--server",
         &url,
+        "--token",
+        &device,
+        "--device-id",
+        "late-box",
         "--window",
         "5s",
         "--post-trigger",
@@ -135,7 +147,7 @@ fn bundles_written_while_the_server_is_down_are_uploaded_when_it_returns() {
     let mut server_cmd = rewind(&["server", "--listen", &listen, "--state-dir", &state]);
     let _server = Guard(server_cmd.stdout(Stdio::null()).spawn().unwrap());
     let stored = wait_for(Duration::from_secs(30), || {
-        let list = get_json(&format!("{url}/api/v1/incidents"))?;
+        let list = get_json_as(&format!("{url}/api/v1/incidents"), &viewer)?;
         (!list["incidents"].as_array()?.is_empty()).then_some(())
     });
     assert!(

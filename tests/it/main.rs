@@ -6,7 +6,9 @@
 mod bundle_cli;
 mod cli;
 mod delivery;
+mod deploy_cli;
 mod e2e;
 mod layering;
 mod proc;
 mod rules_cli;
+mod token_cli;

@@ -69,14 +69,45 @@ pub(crate) fn start_server(state_dir: &Path, extra: &[&str]) -> (Guard, String) 
 
 /// GET a URL and parse JSON, or `None` on any failure.
 pub(crate) fn get_json(url: &str) -> Option<serde_json::Value> {
+    get_json_as(url, "")
+}
+
+/// GET a URL with a bearer token (none when empty) and parse JSON, or
+/// `None` on any failure, a non-2xx answer included.
+pub(crate) fn get_json_as(url: &str, token: &str) -> Option<serde_json::Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .ok()?;
     rt.block_on(async {
-        let res = reqwest::get(url).await.ok()?;
+        let mut req = reqwest::Client::new().get(url);
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.ok()?.error_for_status().ok()?;
         res.json().await.ok()
     })
+}
+
+/// Makes a token in the database of the server whose state is in
+/// `state_dir` (`rewind token create --json`, before or while it runs) and
+/// returns its secret. `scope` is `["--role", "viewer"]`, `["--device", ID]`, ….
+pub(crate) fn make_token(state_dir: &Path, name: &str, scope: &[&str]) -> String {
+    let state = state_dir.to_str().unwrap();
+    let mut args = vec![
+        "token",
+        "create",
+        "--name",
+        name,
+        "--json",
+        "--state-dir",
+        state,
+    ];
+    args.extend_from_slice(scope);
+    let made = run(&args);
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    let v: serde_json::Value = serde_json::from_str(&made.stdout).unwrap();
+    v["secret"].as_str().unwrap().to_owned()
 }
 
 /// Polls `probe` every 100 ms until it returns `Some`, or gives up after `limit`.

@@ -1,8 +1,10 @@
 // End-to-end check of the dashboard against a running Rewind server.
 //
-//   REWIND_URL=http://127.0.0.1:8420 npm run e2e
+//   REWIND_URL=http://127.0.0.1:8420 REWIND_TOKEN=rwd_… npm run e2e
 //
-// The server must hold at least one incident (run `rewind demo` first). Uses
+// The server must hold at least one incident (run `rewind demo` first), and
+// the dashboard needs a viewer token: REWIND_TOKEN, or the sign-in link
+// `rewind demo` prints (`…#/incidents/ID?token=rwd_…`) given as REWIND_URL. Uses
 // Debian's Chromium through playwright-core (no browser download): set
 // CHROMIUM to use another binary. Screenshots go to $E2E_SCREENSHOT_DIR
 // (default web/e2e/out/). The last line is `e2e: N passed, N failed`.
@@ -15,12 +17,20 @@ import { chromium } from 'playwright-core';
 const OVERALL_TIMEOUT_MS = 60_000;
 const STEP_TIMEOUT_MS = 15_000;
 
-const baseUrl = process.env.REWIND_URL;
-if (!baseUrl) {
+const givenUrl = process.env.REWIND_URL;
+if (!givenUrl) {
   console.error('e2e: REWIND_URL is not set. Start `rewind server` (and `rewind demo` for an incident), then run');
-  console.error('e2e:   REWIND_URL=http://127.0.0.1:8420 npm run e2e');
+  console.error('e2e:   REWIND_URL=http://127.0.0.1:8420 REWIND_TOKEN=rwd_… npm run e2e');
   process.exit(2);
 }
+const linkToken = /[#?&]token=(rwd_[0-9a-f]+)/.exec(givenUrl)?.[1];
+const token = process.env.REWIND_TOKEN || linkToken || '';
+if (!token.startsWith('rwd_')) {
+  console.error('e2e: no token. Set REWIND_TOKEN to a viewer token (rewind token create --name e2e --role viewer),');
+  console.error('e2e: or give the sign-in link `rewind demo` prints (http://127.0.0.1:PORT/#/…?token=rwd_…) as REWIND_URL.');
+  process.exit(2);
+}
+const baseUrl = new URL('/', givenUrl).toString();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(process.env.E2E_SCREENSHOT_DIR || path.join(here, 'out'));
@@ -87,10 +97,45 @@ async function main() {
 
   const listUrl = new URL('/', baseUrl).toString();
   const rows = page.getByTestId('incident-row');
+  const signInView = page.getByTestId('signin-view');
 
-  const listed = await check('incident list shows at least one incident', async () => {
+  await check('without a session the sign-in view appears', async () => {
     const res = await page.goto(listUrl, { waitUntil: 'domcontentloaded' });
     if (!res || !res.ok()) throw new Error(`GET ${listUrl} answered ${res ? res.status() : 'nothing'}`);
+    await signInView.waitFor({ state: 'visible' });
+    const text = (await signInView.textContent()) ?? '';
+    if (!text.includes('rewind token create')) throw new Error('the sign-in view does not say how to get a token');
+    if ((await rows.count()) > 0) throw new Error('incidents are shown without a session');
+  });
+
+  await check('a wrong token is refused with an error', async () => {
+    await page.getByTestId('signin-token').fill(`rwd_${'0'.repeat(40)}`);
+    await page.getByTestId('signin-submit').click();
+    const error = page.locator('[data-testid="signin-error"] [data-testid="error"]');
+    await error.waitFor({ state: 'visible' });
+    const text = (await error.textContent())?.trim() ?? '';
+    if (!/unknown token/i.test(text)) throw new Error(`unexpected error text: "${text}"`);
+    await signInView.waitFor({ state: 'visible' });
+    return `"${text.length > 60 ? `${text.slice(0, 57)}...` : text}"`;
+  });
+  await page.screenshot({ path: path.join(outDir, 'signin.png'), fullPage: true }).catch(() => {});
+
+  const signedIn = await check('a sign-in link (#/?token=…) signs in and leaves the address bar', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${listUrl}#/?token=${encodeURIComponent(token)}`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('session-name').waitFor({ state: 'visible' });
+    if (page.url().includes('token=')) throw new Error(`the token is still in the address bar: ${page.url()}`);
+    const cookies = await page.context().cookies(listUrl);
+    const session = cookies.find((c) => c.name === 'rewind_token');
+    if (!session) throw new Error('no rewind_token cookie was set');
+    if (!session.httpOnly) throw new Error('the session cookie is readable by scripts (not HttpOnly)');
+    return `signed in as ${(await page.getByTestId('session-name').textContent())?.trim()}`;
+  });
+  if (!signedIn) return;
+  // The refused calls before signing in are logged by the browser as failed loads: expected.
+  consoleErrors.length = 0;
+
+  const listed = await check('incident list shows at least one incident', async () => {
     await page.getByTestId('incident-list').waitFor({ state: 'visible' });
     await rows.first().waitFor({ state: 'visible' });
     return `${await rows.count()} row(s)`;
@@ -153,6 +198,24 @@ async function main() {
 
   await check('the page logged no console errors', async () => {
     if (consoleErrors.length > 0) throw new Error(consoleErrors.join(' | '));
+  });
+
+  await check('signing out returns to the sign-in view, also after a reload', async () => {
+    await page.getByTestId('signout').click();
+    await signInView.waitFor({ state: 'visible' });
+    const left = (await page.context().cookies(listUrl)).filter((c) => c.name === 'rewind_token' && c.value);
+    if (left.length > 0) throw new Error('the session cookie is still set');
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await signInView.waitFor({ state: 'visible' });
+  });
+
+  await check('signing in through the form shows the page again', async () => {
+    await page.getByTestId('signin-token').fill(token);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('session-name').waitFor({ state: 'visible' });
+    // The page that asked for the sign-in: this incident.
+    await page.getByTestId('incident-title').waitFor({ state: 'visible' });
+    if ((await signInView.count()) > 0) throw new Error('the sign-in view is still shown');
   });
 }
 

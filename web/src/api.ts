@@ -162,16 +162,51 @@ export function parseApiError(status: number, statusText: string, body: string):
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
-/** GETs `path` and returns the parsed JSON, or throws an `ApiError`. */
-export async function getJson<T>(
+/** Options every call takes. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  fetch?: FetchLike;
+}
+
+/**
+ * The header every write carries: the server refuses cookie-authenticated
+ * writes without it, and browsers only send it from this origin.
+ */
+export const CSRF_HEADER = 'x-rewind-csrf';
+
+type UnauthorizedHandler = (err: ApiError) => void;
+let unauthorizedHandler: UnauthorizedHandler | null = null;
+
+/**
+ * Sets what happens when a call answers 401 (no session, or its token was
+ * revoked or expired): the dashboard shows its sign-in view. Sign-in itself
+ * does not trigger it: a wrong token is shown in the form.
+ */
+export function setUnauthorizedHandler(handler: UnauthorizedHandler | null): void {
+  unauthorizedHandler = handler;
+}
+
+/**
+ * One API call: same-origin credentials (the session cookie), the CSRF
+ * header on anything but GET, a JSON body when given. Returns the parsed
+ * JSON, `undefined` for an empty answer (204), or throws an `ApiError`.
+ */
+export async function call<T>(
+  method: string,
   path: string,
-  opts: { signal?: AbortSignal; fetch?: FetchLike } = {},
+  opts: CallOptions & { body?: unknown; notifyUnauthorized?: boolean } = {},
 ): Promise<T> {
   const doFetch: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (method !== 'GET' && method !== 'HEAD') headers[CSRF_HEADER] = '1';
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
     res = await doFetch(path, {
-      headers: { Accept: 'application/json' },
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (e) {
@@ -184,7 +219,12 @@ export async function getJson<T>(
     );
   }
   const text = await res.text();
-  if (!res.ok) throw parseApiError(res.status, res.statusText, text);
+  if (!res.ok) {
+    const err = parseApiError(res.status, res.statusText, text);
+    if (res.status === 401 && opts.notifyUnauthorized !== false) unauthorizedHandler?.(err);
+    throw err;
+  }
+  if (text.trim() === '') return undefined as T;
   try {
     return JSON.parse(text) as T;
   } catch {
@@ -197,6 +237,82 @@ export async function getJson<T>(
   }
 }
 
+/** GETs `path` and returns the parsed JSON, or throws an `ApiError`. */
+export async function getJson<T>(path: string, opts: CallOptions = {}): Promise<T> {
+  return call<T>('GET', path, opts);
+}
+
+/** Who is signed in (`GET`/`POST /api/v1/session`). */
+export interface SessionInfo {
+  name: string;
+  role: 'viewer' | 'responder' | 'admin';
+  expires_at?: Timestamp;
+}
+
+function checkSession(path: string, body: unknown): SessionInfo {
+  if (!isRecord(body) || typeof body['name'] !== 'string' || typeof body['role'] !== 'string') {
+    throw badShape(path, '`name` and `role`');
+  }
+  return body as unknown as SessionInfo;
+}
+
+/**
+ * Signs in with a user token: the server checks it and keeps it in an
+ * HttpOnly cookie (this page never stores it). A wrong token rejects with
+ * the server's `ApiError` and does not call the unauthorized handler.
+ */
+export async function signIn(token: string, opts: CallOptions = {}): Promise<SessionInfo> {
+  const path = '/api/v1/session';
+  const body = await call<unknown>('POST', path, {
+    ...opts,
+    body: { token: token.trim() },
+    notifyUnauthorized: false,
+  });
+  return checkSession(path, body);
+}
+
+/** Who is signed in; a 401 calls the unauthorized handler. */
+export async function whoAmI(opts: CallOptions = {}): Promise<SessionInfo> {
+  const path = '/api/v1/session';
+  return checkSession(path, await getJson<unknown>(path, opts));
+}
+
+/** Signs out: the server clears the cookie. */
+export async function signOut(opts: CallOptions = {}): Promise<void> {
+  await call<unknown>('DELETE', '/api/v1/session', { ...opts, notifyUnauthorized: false });
+}
+
+/** A sign-in link's token, and the address fragment to show once it is taken out. */
+export interface LinkToken {
+  token: string;
+  /** The route without the token: `#/` or `#/incidents/<id>`. */
+  hash: string;
+}
+
+/**
+ * The token of a sign-in link, `#token=rwd_…` or `#/incidents/<id>?token=rwd_…`
+ * (as `rewind demo` prints), or `null` when the fragment carries none.
+ */
+export function tokenFromHash(hash: string): LinkToken | null {
+  const fragment = hash.startsWith('#') ? hash.slice(1) : hash;
+  let route = '';
+  let query = '';
+  if (fragment.startsWith('token=')) {
+    query = fragment;
+  } else {
+    const q = fragment.indexOf('?');
+    if (q < 0) return null;
+    route = fragment.slice(0, q);
+    query = fragment.slice(q + 1);
+  }
+  const params = new URLSearchParams(query);
+  const token = params.get('token')?.trim() ?? '';
+  if (token === '') return null;
+  params.delete('token');
+  const rest = params.toString();
+  return { token, hash: `#${route || '/'}${rest ? `?${rest}` : ''}` };
+}
+
 function badShape(path: string, what: string): ApiError {
   return new ApiError(
     'bad_response',
@@ -207,9 +323,7 @@ function badShape(path: string, what: string): ApiError {
 }
 
 /** `GET /api/v1/incidents`, newest first. */
-export async function listIncidents(
-  opts: { signal?: AbortSignal; fetch?: FetchLike } = {},
-): Promise<IncidentSummary[]> {
+export async function listIncidents(opts: CallOptions = {}): Promise<IncidentSummary[]> {
   const path = '/api/v1/incidents';
   const body = await getJson<unknown>(path, opts);
   if (!isRecord(body) || !Array.isArray(body['incidents'])) throw badShape(path, '`incidents` list');
@@ -217,10 +331,7 @@ export async function listIncidents(
 }
 
 /** `GET /api/v1/incidents/{id}`. */
-export async function getIncident(
-  id: string,
-  opts: { signal?: AbortSignal; fetch?: FetchLike } = {},
-): Promise<IncidentDetail> {
+export async function getIncident(id: string, opts: CallOptions = {}): Promise<IncidentDetail> {
   const path = `/api/v1/incidents/${encodeURIComponent(id)}`;
   const body = await getJson<unknown>(path, opts);
   if (!isRecord(body) || !isRecord(body['trigger'])) throw badShape(path, '`trigger`');

@@ -12,7 +12,7 @@ use std::{
 };
 
 use rewind_detect::{Decision, Engine, Signal, SignalKind};
-use rewind_model::{IncidentSummary, Sample, Timestamp, Trigger};
+use rewind_model::{IncidentSummary, Sample, SeriesName, Timestamp, Trigger};
 use tokio::{
     sync::{Notify, mpsc},
     task::JoinSet,
@@ -27,7 +27,7 @@ use crate::{
     history::{self, History},
     redact::Redactor,
     sysinfo,
-    telemetry::Telemetry,
+    telemetry::{SELF_PREFIX, Telemetry},
     upload::Backoff,
 };
 
@@ -84,6 +84,18 @@ pub struct AgentStats {
     pub events: AtomicU64,
     /// Bundles evicted from the spool to keep within its budget.
     pub bundles_evicted: AtomicU64,
+    /// Samples bundles lacked because the ring had dropped them before the
+    /// capture was taken (`agent.loss.ring_overwritten`).
+    pub samples_overwritten: AtomicU64,
+    /// Samples of new series refused by the cardinality limit
+    /// (`agent.loss.series_refused`).
+    pub series_refused: AtomicU64,
+    /// Collector batches dropped because the hub's queue was full
+    /// (`agent.loss.batches_dropped_queue_full`).
+    pub batches_dropped: AtomicU64,
+    /// Events dropped by the event ring's byte budget
+    /// (`agent.loss.events_dropped_for_space`).
+    pub events_dropped: AtomicU64,
 }
 
 /// [`run`], also reporting [`AgentEvent`]s on `events` and keeping `stats` current.
@@ -102,9 +114,19 @@ pub async fn run_with(
     let admit = spool.clone();
     tokio::task::spawn_blocking(move || admit.enforce_budget());
     let wake_uploader = Arc::new(Notify::new());
+    // Tasks talking to the server (upload, registration, live samples), stopped at the end.
+    let mut server_tasks = Vec::new();
     let uploader = match &config.server_url {
         Some(url) => {
-            let up = Uploader::new(url)?;
+            let up = Uploader::new(url)?
+                .with_token(config.token.clone())
+                .for_device(config.device_id.clone());
+            server_tasks.push(tokio::spawn(crate::upload::register_loop(
+                up.clone(),
+                config.device_id.clone(),
+                config.device_identity(),
+                Backoff::new(config.spool.retry_initial, config.spool.retry_max),
+            )));
             let task = upload_loop(
                 up,
                 spool.clone(),
@@ -132,6 +154,16 @@ pub async fn run_with(
     }
     let collectors = config.collectors.build()?;
     let (sink, batches) = Sink::channel(BATCH_QUEUE);
+    let batches = match (&config.server_url, config.live) {
+        (Some(url), true) => {
+            let (live, streamer) =
+                crate::live::spawn(url, config.token.clone(), config.device_id.clone())?;
+            let (batches, feed) = crate::live::tap(batches, live);
+            server_tasks.extend([streamer, feed]);
+            batches
+        }
+        _ => batches,
+    };
     let history = history::open(&config, &sink).await;
     let (stop_handle, stop) = Stop::new();
     let mut threads = Vec::new();
@@ -167,6 +199,9 @@ pub async fn run_with(
     if let Some(task) = uploader {
         task.abort();
     }
+    for task in server_tasks {
+        task.abort();
+    }
     let left = spool.pending().len();
     if left > 0 {
         tracing::info!(
@@ -188,6 +223,15 @@ const MAX_PENDING_RULES: usize = 4096;
 
 /// Batches waiting for the hub; beyond this collectors' batches are dropped.
 const BATCH_QUEUE: usize = 1024;
+
+/// How much longer than the longest capture window the rings keep data: a
+/// capture is taken at the first tick after its window ends, and the writer
+/// may start later still (a busy hub, a slow disk); without this margin
+/// the window's first samples had routinely left the ring by then.
+const CAPTURE_SLACK: Duration = Duration::from_secs(2);
+
+/// How often the loss counters are recorded as the agent's own series.
+const LOSS_SERIES_EVERY: i64 = 1_000_000_000;
 
 /// The single owner of the ring, the engine and the pending captures: one
 /// `select!` loop over incoming batches, a timer and bundle writers.
@@ -223,6 +267,9 @@ struct Hub<'a> {
     env_version: Option<String>,
     /// The collectors' sink, to report the batches it dropped.
     sink: Option<Sink>,
+    /// The agent's own loss series, by counter name, and when they were last recorded.
+    loss_series: HashMap<String, SeriesName>,
+    loss_recorded_at: Option<Timestamp>,
 }
 
 impl<'a> Hub<'a> {
@@ -243,7 +290,9 @@ impl<'a> Hub<'a> {
             .iter()
             .filter_map(|r| r.capture.post_nanos)
             .fold(nanos(config.ring.post_trigger), i64::max);
-        let keep = pre.saturating_add(post);
+        let keep = pre
+            .saturating_add(post)
+            .saturating_add(nanos(CAPTURE_SLACK));
         Self {
             config,
             spool,
@@ -278,6 +327,8 @@ impl<'a> Hub<'a> {
             started_at: Timestamp::now(),
             env_version: sysinfo::env_deploy_version(),
             sink: None,
+            loss_series: HashMap::new(),
+            loss_recorded_at: None,
         }
     }
 
@@ -317,6 +368,82 @@ impl<'a> Hub<'a> {
         self.signals(signals);
         self.write_due(now);
         self.maybe_baseline(now);
+        self.record_losses(now);
+    }
+
+    /// Every loss counter, cumulative since the agent started, by name:
+    /// `ring_overwritten` (samples bundles lacked because the ring had
+    /// dropped them) and `ring_overwritten.<stream>` per stream,
+    /// `series_refused` (samples of new series beyond `ring.max_series`),
+    /// `batches_dropped_queue_full` (collector batches dropped because the
+    /// hub fell behind), `events_dropped_for_space` (the event ring's byte
+    /// budget) and `bundles_evicted` (the spool's budget). Each bundle's
+    /// manifest carries them, and the agent records them as its own series,
+    /// `agent.loss.<name>`.
+    fn loss_counters(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut losses = std::collections::BTreeMap::new();
+        losses.insert(
+            "ring_overwritten".to_owned(),
+            self.telemetry.ring_overwritten_total(),
+        );
+        for (stream, n) in self.telemetry.ring_overwritten_by_stream() {
+            losses.insert(format!("ring_overwritten.{stream}"), *n);
+        }
+        losses.insert(
+            "series_refused".to_owned(),
+            self.telemetry.series_refused_total(),
+        );
+        losses.insert(
+            "events_dropped_for_space".to_owned(),
+            self.event_ring.dropped_for_space(),
+        );
+        losses.insert("bundles_evicted".to_owned(), self.spool.evicted());
+        losses.insert(
+            "batches_dropped_queue_full".to_owned(),
+            self.sink.as_ref().map_or(0, Sink::dropped),
+        );
+        losses
+    }
+
+    /// Records the loss counters as the agent's own series
+    /// (`agent.loss.<counter>`, unit `count`), once a second: into the ring,
+    /// so every bundle holds their history, and through the engine, so a
+    /// rule can trip on them. They are not subject to `ring.max_series`:
+    /// when a stream floods the ring with names, they matter most.
+    fn record_losses(&mut self, now: Timestamp) {
+        if self.loss_recorded_at.is_some_and(|at| {
+            now.as_unix_nanos().saturating_sub(at.as_unix_nanos()) < LOSS_SERIES_EVERY
+        }) {
+            return;
+        }
+        self.loss_recorded_at = Some(now);
+        let unit = collect::Unit::Borrowed("count");
+        for (counter, value) in self.loss_counters() {
+            let name = match self.loss_series.get(&counter) {
+                Some(name) => name.clone(),
+                None => match SeriesName::new(format!("{SELF_PREFIX}loss.{counter}")) {
+                    Ok(name) => {
+                        self.loss_series.insert(counter, name.clone());
+                        name
+                    }
+                    Err(_) => continue, // a stream name no series name can hold
+                },
+            };
+            #[allow(clippy::cast_precision_loss)]
+            let sample = Sample::new(now, value as f64);
+            self.ring.push(&name, &unit, sample);
+            self.count_pushed(&name, now);
+            let signals = self.engine.observe(&name, sample);
+            self.signals(signals);
+        }
+    }
+
+    /// Counts a sample just pushed into the ring for the captures waiting.
+    #[inline]
+    fn count_pushed(&mut self, name: &SeriesName, ts: Timestamp) {
+        for capture in &mut self.pending {
+            capture.pushed(name, ts);
+        }
     }
 
     /// Takes a routine baseline when one is due and no incident is being
@@ -366,6 +493,19 @@ impl<'a> Hub<'a> {
             stats
                 .bundles_evicted
                 .store(self.spool.evicted(), Ordering::Relaxed);
+            stats
+                .samples_overwritten
+                .store(self.telemetry.ring_overwritten_total(), Ordering::Relaxed);
+            stats
+                .series_refused
+                .store(self.telemetry.series_refused_total(), Ordering::Relaxed);
+            stats.batches_dropped.store(
+                self.sink.as_ref().map_or(0, Sink::dropped),
+                Ordering::Relaxed,
+            );
+            stats
+                .events_dropped
+                .store(self.event_ring.dropped_for_space(), Ordering::Relaxed);
         }
     }
 
@@ -382,6 +522,9 @@ impl<'a> Hub<'a> {
             }
             let sample = Sample::new(batch.ts, reading.value);
             self.ring.push(&reading.series, &reading.unit, sample);
+            // Before the engine sees it: a capture it trips counts it in
+            // what the ring holds at the trip.
+            self.count_pushed(&reading.series, batch.ts);
             let signals = self.engine.observe(&reading.series, sample);
             self.signals(signals);
         }
@@ -466,6 +609,7 @@ impl<'a> Hub<'a> {
         pending.logs = capture.map(|c| c.logs.clone()).unwrap_or_default();
         self.next_capture += 1;
         pending.id = self.next_capture;
+        pending.count_held(&self.ring);
         // Diagnostics are taken now, in the tick of the trip, not when the
         // post-window has passed: the state at the breach is the point.
         if self.config.diagnostics.enabled
@@ -496,25 +640,12 @@ impl<'a> Hub<'a> {
         let rule = capture.trigger.rule.clone();
         let diagnosing = self.diagnosing.remove(&capture.id);
         let fired_at = capture.trigger.fired_at;
-        let frozen = Frozen::take(&self.ring, &self.event_ring, capture);
+        let (frozen, losses) = self.freeze(capture);
         let (spool, device) = (self.spool.clone(), self.config.device_id.clone());
         let baseline = self.baselines.lock().ok().and_then(|b| {
             b.newest_before(fired_at)
                 .map(|newest| (newest.files(), newest.notes()))
         });
-        let mut losses = std::collections::BTreeMap::new();
-        losses.insert(
-            "series_refused".to_owned(),
-            self.telemetry.series_refused_total(),
-        );
-        losses.insert(
-            "events_dropped_for_space".to_owned(),
-            self.event_ring.dropped_for_space(),
-        );
-        losses.insert("bundles_evicted".to_owned(), self.spool.evicted());
-        if let Some(sink) = &self.sink {
-            losses.insert("batches_dropped_queue_full".to_owned(), sink.dropped());
-        }
         let mut context = Context {
             diagnostics: None,
             baseline,
@@ -543,6 +674,22 @@ impl<'a> Hub<'a> {
             .await
             .map_err(|e| crate::Error::Task(format!("the bundle writer failed: {e}")))?
         });
+    }
+
+    /// Takes a due capture out of the rings; counts what its window lost to
+    /// the ring; returns it with the manifest's loss counters (the agent's,
+    /// and the window's own, see [`Frozen::window_losses`]).
+    fn freeze(
+        &mut self,
+        capture: PendingCapture,
+    ) -> (Frozen, std::collections::BTreeMap<String, u64>) {
+        let frozen = Frozen::take(&self.ring, &self.event_ring, capture);
+        for (series, n) in frozen.overwritten() {
+            self.telemetry.ring_overwritten(series.as_str(), *n);
+        }
+        let mut losses = self.loss_counters();
+        losses.extend(frozen.window_losses());
+        (frozen, losses)
     }
 
     fn written(
@@ -717,6 +864,119 @@ mod tests {
             ["s.0", "s.1"],
             "the evidence series and the chosen ones"
         );
+    }
+
+    /// Feeds `s.0` (tripping above 5) and `s.1` at 10 Hz from `from` to
+    /// `to` ms, `s.0` hot from `hot` ms on.
+    fn feed(hub: &mut Hub<'_>, from: i64, to: i64, hot: i64) {
+        for t in (from..=to).step_by(100) {
+            let v = if t >= hot { 9.0 } else { 1.0 };
+            hub.ingest(batch(t, &[("s.0", v), ("s.1", 1.0)]));
+        }
+    }
+
+    fn default_windows() -> AgentConfig {
+        let mut c = config(10);
+        c.ring.window = Duration::from_secs(60);
+        c.ring.post_trigger = Duration::from_secs(10);
+        c
+    }
+
+    #[test]
+    fn a_capture_taken_a_tick_late_lacks_nothing() {
+        let config = default_windows();
+        let mut hub = hub(&config);
+        // Trips at 100 s; the window is 40..110 s; taken at the tick after.
+        feed(&mut hub, 0, 110_100, 100_000);
+        let capture = hub.pending.pop().unwrap();
+        assert_eq!(capture.window.start, ms(40_000));
+        let (frozen, losses) = hub.freeze(capture);
+        assert!(
+            frozen.overwritten().is_empty(),
+            "the ring keeps a margin: {:?}",
+            frozen.overwritten()
+        );
+        assert_eq!(losses.get("window.ring_overwritten"), Some(&0));
+        assert_eq!(losses.get("ring_overwritten"), Some(&0));
+        let first = frozen.first_sample_times();
+        assert_eq!(first, [ms(40_000), ms(40_000)]);
+    }
+
+    #[test]
+    fn samples_the_ring_dropped_before_the_capture_are_counted_per_series_and_stream() {
+        let config = default_windows();
+        let mut hub = hub(&config);
+        feed(&mut hub, 0, 100_000, 100_000);
+        // The hub is stalled past the window's end and the ring's margin:
+        // 5 s more of samples arrive before the capture is taken.
+        feed(&mut hub, 100_100, 115_000, 0);
+        let capture = hub.pending.pop().unwrap();
+        let (frozen, losses) = hub.freeze(capture);
+        // The ring keeps 72 s back from 115 s: 43..115 s; the window starts at 40 s.
+        let lost: Vec<_> = frozen
+            .overwritten()
+            .iter()
+            .map(|(name, n)| (name.as_str(), *n))
+            .collect();
+        assert_eq!(lost, [("s.0", 30), ("s.1", 30)]);
+        assert_eq!(losses.get("window.ring_overwritten"), Some(&60));
+        assert_eq!(losses.get("window.ring_overwritten.s.0"), Some(&30));
+        assert_eq!(losses.get("ring_overwritten"), Some(&60));
+        assert_eq!(
+            losses.get("ring_overwritten.custom"),
+            Some(&60),
+            "`s.*` is no collector's series"
+        );
+        assert_eq!(hub.telemetry.ring_overwritten_total(), 60);
+    }
+
+    #[test]
+    fn losses_are_the_agents_own_series_and_stats() {
+        let config = config(2);
+        let mut hub = hub(&config);
+        let stats = Arc::new(AgentStats::default());
+        hub.stats = Some(Arc::clone(&stats));
+        hub.ingest(batch(0, &[("s.0", 1.0), ("s.1", 1.0), ("s.2", 1.0)]));
+        hub.ingest(batch(100, &[("s.2", 1.0), ("s.3", 1.0)]));
+        hub.tick(ms(200));
+        hub.tick(ms(700)); // within the second: not recorded again
+        hub.ingest(batch(800, &[("s.4", 1.0)]));
+        hub.tick(ms(1_200));
+        hub.publish_stats();
+        let window = rewind_model::TimeRange {
+            start: ms(0),
+            end: ms(2_000),
+        };
+        let snapshot = hub.ring.snapshot(window);
+        let refused = snapshot
+            .iter()
+            .find(|(name, _, _)| name.as_str() == "agent.loss.series_refused")
+            .map(|(_, unit, samples)| {
+                let values: Vec<_> = samples.iter().map(|s| (s.ts, s.value)).collect();
+                (unit.to_string(), values)
+            });
+        assert_eq!(
+            refused,
+            Some(("count".to_owned(), vec![(ms(200), 3.0), (ms(1_200), 4.0)])),
+            "recorded once a second, past ring.max_series"
+        );
+        let names: Vec<_> = snapshot
+            .iter()
+            .map(|(name, _, _)| name.as_str())
+            .filter(|n| n.starts_with("agent.loss."))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "agent.loss.batches_dropped_queue_full",
+                "agent.loss.bundles_evicted",
+                "agent.loss.events_dropped_for_space",
+                "agent.loss.ring_overwritten",
+                "agent.loss.series_refused",
+            ]
+        );
+        assert_eq!(stats.series_refused.load(Ordering::Relaxed), 4);
+        assert_eq!(stats.samples_overwritten.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Freezing the ring into a bundle when a trigger's post-window has passed.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+    sync::Arc,
+};
 
 use rewind_bundle::{Attachment, BundleExtras, BundleInput, SeriesInput};
 use rewind_detect::Pattern;
-use rewind_model::{BundleId, DeviceId, Event, TimeRange, Timestamp, Trigger};
+use rewind_model::{BundleId, DeviceId, Event, SeriesName, TimeRange, Timestamp, Trigger};
 
 use crate::{
     EventRing, Ring, Spool,
@@ -25,6 +29,11 @@ pub(crate) struct PendingCapture {
     pub logs: Vec<Pattern>,
     /// Which diagnostics capture (started at the trip) belongs to this bundle.
     pub id: u64,
+    /// Samples of the window the ring was given, per series: what it held
+    /// of the window at the trip ([`Self::count_held`]) plus what was
+    /// pushed since ([`Self::pushed`]). What the bundle lacks of these, the
+    /// ring dropped before the capture was taken.
+    pub received: HashMap<SeriesName, u64>,
 }
 
 impl PendingCapture {
@@ -40,6 +49,31 @@ impl PendingCapture {
             series: Vec::new(),
             logs: Vec::new(),
             id: 0,
+            received: HashMap::new(),
+        }
+    }
+
+    /// Starts [`Self::received`] from what `ring` holds of the window now
+    /// (everything pushed so far; the window's start is in the ring).
+    pub(crate) fn count_held(&mut self, ring: &Ring) {
+        self.received = ring
+            .snapshot(self.window)
+            .into_iter()
+            .map(|(name, _, samples)| (name, samples.len() as u64))
+            .collect();
+    }
+
+    /// Counts a sample pushed into the ring after [`Self::count_held`].
+    #[inline]
+    pub(crate) fn pushed(&mut self, name: &SeriesName, ts: Timestamp) {
+        if ts < self.window.start || ts > self.window.end {
+            return;
+        }
+        match self.received.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                self.received.insert(name.clone(), 1);
+            }
         }
     }
 
@@ -73,7 +107,13 @@ pub(crate) struct Frozen {
     capture: PendingCapture,
     series: Vec<SeriesInput>,
     events: Vec<Event>,
+    /// Per kept series, samples of the window the ring was given but no
+    /// longer held when the capture was taken (only series that lost some).
+    overwritten: BTreeMap<SeriesName, u64>,
 }
+
+/// Manifest `losses` key of the samples a bundle's window lacks.
+pub(crate) const WINDOW_OVERWRITTEN: &str = "window.ring_overwritten";
 
 /// Files for a bundle: `(path inside the bundle, bytes)`.
 pub(crate) type Files = Vec<(String, Vec<u8>)>;
@@ -114,7 +154,7 @@ impl Frozen {
                 capture.logs.is_empty() || capture.logs.iter().any(|p| p.matches(&e.source))
             })
             .collect();
-        let series = ring
+        let series: Vec<SeriesInput> = ring
             .snapshot(capture.window)
             .into_iter()
             .filter(|(name, _, _)| capture.keeps(name.as_str()))
@@ -124,17 +164,63 @@ impl Frozen {
                 samples,
             })
             .collect();
+        let held: HashMap<&SeriesName, u64> = series
+            .iter()
+            .map(|s| (&s.name, s.samples.len() as u64))
+            .collect();
+        let overwritten = capture
+            .received
+            .iter()
+            .filter(|(name, _)| capture.keeps(name.as_str()))
+            .filter_map(|(name, &received)| {
+                let lost = received.saturating_sub(held.get(name).copied().unwrap_or(0));
+                (lost > 0).then(|| (name.clone(), lost))
+            })
+            .collect();
         Self {
             capture,
             series,
             events,
+            overwritten,
         }
+    }
+
+    /// Per kept series, samples of the window that the ring had dropped
+    /// before this capture was taken (series that lost none are left out).
+    pub(crate) fn overwritten(&self) -> &BTreeMap<SeriesName, u64> {
+        &self.overwritten
+    }
+
+    /// This bundle's own losses for its manifest: `window.ring_overwritten`,
+    /// the samples of its window that it lacks because the ring had dropped
+    /// them, and `window.ring_overwritten.<series>` for each series that
+    /// lost some.
+    pub(crate) fn window_losses(&self) -> BTreeMap<String, u64> {
+        let mut out: BTreeMap<String, u64> = self
+            .overwritten
+            .iter()
+            .map(|(name, n)| (format!("{WINDOW_OVERWRITTEN}.{name}"), *n))
+            .collect();
+        out.insert(
+            WINDOW_OVERWRITTEN.to_owned(),
+            self.overwritten.values().sum(),
+        );
+        out
     }
 
     /// The names of the series the bundle will hold.
     #[cfg(test)]
     pub(crate) fn series_names(&self) -> Vec<&str> {
         self.series.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    /// The time of each series' first sample.
+    #[cfg(test)]
+    pub(crate) fn first_sample_times(&self) -> Vec<Timestamp> {
+        self.series
+            .iter()
+            .filter_map(|s| s.samples.first().map(|x| x.ts))
+            .collect()
     }
 
     /// Writes the bundle into the spool; returns its path. Event messages,

@@ -55,6 +55,91 @@ pub struct AgentFile {
     /// The deployment (service and version) this machine runs, for `system/deploy.json`.
     #[serde(default)]
     pub deployment: crate::sysinfo::DeploymentConfig,
+    /// The token sent to the server with every request: this device's token
+    /// from `rewind token create --device <id>`. `--token`/`REWIND_TOKEN` win.
+    #[serde(default)]
+    pub token: Option<Token>,
+    /// Also stream samples to the server as they are taken, for its live
+    /// dashboard (default off). Needs `server`.
+    #[serde(default)]
+    pub live: bool,
+    /// What this device reports about itself when it registers with the server.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+}
+
+/// A server token. `Debug` shows only its first characters, so configs can
+/// be logged.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token secret (checked by [`AgentConfig::problems`]).
+    #[must_use]
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into().trim().to_owned())
+    }
+
+    /// The secret, for the `Authorization` header.
+    #[must_use]
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Why this cannot be a Rewind token, if it cannot.
+    #[must_use]
+    pub fn problem(&self) -> Option<String> {
+        let s = &self.0;
+        if !s.starts_with("rwd_") || s.len() > 128 || !s.chars().all(|c| c.is_ascii_graphic()) {
+            Some(
+                "token is not a Rewind token (rwd_…): create one with `rewind token create --device <id>`"
+                    .to_owned(),
+            )
+        } else {
+            None
+        }
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: String = self.0.chars().take(10).collect();
+        write!(f, "Token({shown}…)")
+    }
+}
+
+/// `identity` in the agent config: reported to the server at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// The fleet this device belongs to (`warehouse-bots`).
+    pub fleet: Option<String>,
+    /// Where it is (`berlin-2`).
+    pub site: Option<String>,
+    /// Its hardware model (`jetson-orin-nx-16gb`).
+    pub hardware: Option<String>,
+}
+
+impl IdentityConfig {
+    /// Problems with this section, as sentences.
+    #[must_use]
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, value) in [
+            ("fleet", &self.fleet),
+            ("site", &self.site),
+            ("hardware", &self.hardware),
+        ] {
+            let Some(v) = value else { continue };
+            if v.len() > 256 || v.chars().any(char::is_control) {
+                out.push(format!(
+                    "identity.{name} must be at most 256 bytes without control characters"
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// `ring` in the agent config.
@@ -146,6 +231,12 @@ pub struct AgentConfig {
     pub deployment: crate::sysinfo::DeploymentConfig,
     /// The config file's text (redacted into `system/agent-config.yaml`); `None` without a file.
     pub config_text: Option<crate::sysinfo::ConfigText>,
+    /// The token sent to the server (`Authorization: Bearer`); `None` sends none.
+    pub token: Option<Token>,
+    /// Whether samples are also streamed to the server live.
+    pub live: bool,
+    /// What the device reports when it registers.
+    pub identity: IdentityConfig,
 }
 
 impl AgentConfig {
@@ -165,6 +256,23 @@ impl AgentConfig {
             redaction: crate::redact::Config::default(),
             deployment: crate::sysinfo::DeploymentConfig::default(),
             config_text: None,
+            token: None,
+            live: false,
+            identity: IdentityConfig::default(),
+        }
+    }
+
+    /// What the agent reports when it registers: `identity`, the deployed
+    /// version (`REWIND_DEPLOY_VERSION`, else `deployment.version`) and its own version.
+    #[must_use]
+    pub fn device_identity(&self) -> rewind_model::DeviceIdentity {
+        rewind_model::DeviceIdentity {
+            fleet: self.identity.fleet.clone(),
+            site: self.identity.site.clone(),
+            hardware: self.identity.hardware.clone(),
+            software_version: crate::sysinfo::env_deploy_version()
+                .or_else(|| self.deployment.version.clone()),
+            agent_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
         }
     }
 
@@ -202,6 +310,13 @@ impl AgentConfig {
             out.push(e);
         }
         out.extend(self.deployment.problems());
+        out.extend(self.identity.problems());
+        if let Some(problem) = self.token.as_ref().and_then(Token::problem) {
+            out.push(problem);
+        }
+        if self.live && self.server_url.is_none() {
+            out.push("live: true needs a server to stream to (`server:` or --server)".to_owned());
+        }
         out
     }
 }
@@ -296,6 +411,46 @@ mod tests {
             format!("{:?}", file.deployment),
             format!("{:?}", crate::sysinfo::DeploymentConfig::default())
         );
+    }
+
+    #[test]
+    fn tokens_identity_and_live_are_checked_and_tokens_never_logged() {
+        let file = AgentFile::parse(
+            "version: 1\ntoken: rwd_0123456789abcdef\nlive: true\nidentity:\n  fleet: bots\n",
+            "a.yaml",
+        )
+        .unwrap();
+        let token = file.token.clone().unwrap();
+        assert_eq!(token.secret(), "rwd_0123456789abcdef");
+        assert!(
+            !format!("{file:?}").contains("0123456789abcdef"),
+            "{file:?}"
+        );
+        assert!(file.live);
+        assert_eq!(file.identity.fleet.as_deref(), Some("bots"));
+        let rules = RuleSet::parse(
+            "triggers:\n  - name: x\n    type: metric_threshold\n    metric: a\n    threshold: { above: 1 }\n    severity: low\n",
+            "r.yaml",
+        )
+        .unwrap();
+        let mut c = AgentConfig::new(DeviceId::new("d").unwrap(), "s".into(), rules);
+        c.token = Some(Token::new("hunter2"));
+        c.live = true;
+        c.identity.site = Some("a\nb".into());
+        let problems = c.problems().join("\n");
+        for want in [
+            "rewind token create --device",
+            "live: true needs a server",
+            "identity.site",
+        ] {
+            assert!(problems.contains(want), "{problems}");
+        }
+        c.token = Some(token);
+        c.server_url = Some("http://x".into());
+        c.identity.site = None;
+        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        let id = c.device_identity();
+        assert_eq!(id.agent_version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
     }
 
     #[test]

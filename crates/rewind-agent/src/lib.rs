@@ -20,6 +20,7 @@ pub mod diagnostics;
 mod error;
 mod events;
 pub mod history;
+mod live;
 pub mod redact;
 pub mod ring;
 mod spool;
@@ -28,7 +29,7 @@ mod telemetry;
 mod upload;
 
 pub use agent::{AgentEvent, AgentStats, run, run_with};
-pub use config::{AgentConfig, AgentFile, RingConfig};
+pub use config::{AgentConfig, AgentFile, IdentityConfig, RingConfig, Token};
 pub use error::{Error, Result};
 pub use events::EventRing;
 pub use history::HistoryConfig;

@@ -1,5 +1,8 @@
 //! The agent's own health: failures counted per source and logged without
-//! flooding (the first time, then at most once a minute with the count).
+//! flooding (the first time, then at most once a minute with the count),
+//! and what was lost: series refused by the cardinality limit, and samples
+//! a bundle's window lacked because the ring no longer held them, per
+//! stream (the collector a series comes from).
 
 use std::{
     collections::BTreeMap,
@@ -22,6 +25,9 @@ pub struct Telemetry {
     problems: BTreeMap<String, Count>,
     series_refused: u64,
     series_logged_at: Option<Instant>,
+    /// Samples missing from bundles because the ring had dropped them, by stream.
+    ring_overwritten: BTreeMap<String, u64>,
+    overwritten_logged_at: Option<Instant>,
 }
 
 impl Telemetry {
@@ -71,6 +77,44 @@ impl Telemetry {
         }
     }
 
+    /// Counts `samples` of series `series` that a bundle's window should have
+    /// held but the ring had already dropped (overwritten before the capture
+    /// was taken); warns at most once a minute.
+    pub fn ring_overwritten(&mut self, series: &str, samples: u64) {
+        if samples == 0 {
+            return;
+        }
+        let stream = stream_of(series);
+        *self.ring_overwritten.entry(stream.clone()).or_default() += samples;
+        let now = Instant::now();
+        if self
+            .overwritten_logged_at
+            .is_none_or(|t| now.duration_since(t) >= RELOG_AFTER)
+        {
+            tracing::warn!(
+                series,
+                stream,
+                samples,
+                total = self.ring_overwritten_total(),
+                "a bundle lacks samples of its window: the ring had already dropped them (the capture was taken late)"
+            );
+            self.overwritten_logged_at = Some(now);
+        }
+    }
+
+    /// Samples missing from bundles because the ring had dropped them, by
+    /// stream (see [`stream_of`]).
+    #[must_use]
+    pub fn ring_overwritten_by_stream(&self) -> &BTreeMap<String, u64> {
+        &self.ring_overwritten
+    }
+
+    /// [`Self::ring_overwritten_by_stream`] over all streams.
+    #[must_use]
+    pub fn ring_overwritten_total(&self) -> u64 {
+        self.ring_overwritten.values().sum()
+    }
+
     /// Failures so far, by source (sorted).
     #[must_use]
     pub fn problem_counts(&self) -> BTreeMap<&str, u64> {
@@ -86,6 +130,25 @@ impl Telemetry {
         self.series_refused
     }
 }
+
+/// The stream a series comes from: the collector of its family in the
+/// [`catalogue`](crate::catalogue) (`system`, `system_disk`, `processes`,
+/// `gpu_nvml`, `gpu_tegrastats`, `socket`, `prometheus`), `agent` for the
+/// agent's own series, and `custom` for any other name (custom-stream
+/// clients, Prometheus targets with their own prefix). `/` becomes `_`, so
+/// the stream is one part of a dotted series name.
+#[must_use]
+pub fn stream_of(series: &str) -> String {
+    if series.starts_with(SELF_PREFIX) {
+        return "agent".to_owned();
+    }
+    crate::catalogue::family_of(series)
+        .map_or("custom", |f| f.collector)
+        .replace('/', "_")
+}
+
+/// Prefix of the agent's own series.
+pub(crate) const SELF_PREFIX: &str = "agent.";
 
 #[cfg(test)]
 mod tests {
@@ -103,5 +166,26 @@ mod tests {
         t.series_refused("a", 1);
         t.series_refused("b", 1);
         assert_eq!(t.series_refused_total(), 2);
+    }
+
+    #[test]
+    fn ring_overwrites_are_counted_per_stream() {
+        let mut t = Telemetry::default();
+        t.ring_overwritten("cpu.total.busy_pct", 3);
+        t.ring_overwritten("disk.root.used_pct", 2);
+        t.ring_overwritten("memory.used_pct", 1);
+        t.ring_overwritten("robot.arm.torque", 4);
+        t.ring_overwritten("robot.arm.speed", 0);
+        let by_stream: Vec<_> = t
+            .ring_overwritten_by_stream()
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            by_stream,
+            [("custom", 4), ("system", 4), ("system_disk", 2)]
+        );
+        assert_eq!(t.ring_overwritten_total(), 10);
+        assert_eq!(stream_of("agent.loss.series_refused"), "agent");
     }
 }

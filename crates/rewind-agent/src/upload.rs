@@ -4,6 +4,12 @@
 //! `200` with the existing incident when the same id and bytes arrive again,
 //! so a retry after a lost answer stores nothing twice. A bundle is deleted
 //! from the spool only once the server has confirmed it.
+//!
+//! Every request carries the agent's token (`Authorization: Bearer`). A 401
+//! or 403 is the operator's to fix (a missing, revoked or wrong token), so the
+//! bundle stays in the spool and is sent again once the token works.
+//! At start the agent also registers its identity with the server
+//! ([`register_loop`]), best effort.
 
 use std::{
     hash::{BuildHasher as _, RandomState},
@@ -11,16 +17,32 @@ use std::{
     time::Duration,
 };
 
-use rewind_model::{ApiErrorBody, IncidentSummary};
+use rewind_model::{ApiErrorBody, Device, DeviceId, DeviceIdentity, IncidentSummary};
 
-use crate::{Error, Result, Spool};
+use crate::{Error, Result, Spool, config::Token};
+
+/// What an operator should do about a 401/403.
+pub(crate) fn token_fix(device: &str) -> String {
+    format!(
+        "give the agent a device token: `rewind token create --device {device}` on the server, \
+         then `token:` in the agent config or REWIND_TOKEN"
+    )
+}
 
 /// What the server said to one upload.
 #[derive(Debug)]
 pub enum UploadOutcome {
     /// Stored (or stored before): the incident it became.
     Stored(Box<IncidentSummary>),
-    /// Refused for good (a 4xx other than 408/429): retrying cannot help.
+    /// Refused for the token (401/403): kept, and sent again later, since
+    /// the operator fixes the token rather than the bundle.
+    Unauthorized {
+        /// HTTP status.
+        status: u16,
+        /// The server's error message and hint.
+        message: String,
+    },
+    /// Refused for good (a 4xx other than 401/403/408/429): retrying cannot help.
     Refused {
         /// HTTP status.
         status: u16,
@@ -38,7 +60,11 @@ pub enum UploadOutcome {
 #[derive(Debug, Clone)]
 pub struct Uploader {
     client: reqwest::Client,
+    base: String,
     url: String,
+    token: Option<Token>,
+    /// This agent's device, named in errors about its token.
+    device: Option<DeviceId>,
 }
 
 impl Uploader {
@@ -65,8 +91,64 @@ impl Uploader {
             })?;
         Ok(Self {
             client,
+            base: base.to_owned(),
             url: format!("{base}/api/v1/bundles"),
+            token: None,
+            device: None,
         })
+    }
+
+    /// Sends `token` as `Authorization: Bearer` on every request.
+    #[must_use]
+    pub fn with_token(mut self, token: Option<Token>) -> Self {
+        self.token = token;
+        self
+    }
+
+    /// Names `device` in errors about the token.
+    #[must_use]
+    pub fn for_device(mut self, device: DeviceId) -> Self {
+        self.device = Some(device);
+        self
+    }
+
+    /// The server's base URL, without a trailing `/`.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.bearer_auth(t.secret()),
+            None => req,
+        }
+    }
+
+    /// Registers this device's identity (`POST /api/v1/devices/{id}/register`).
+    ///
+    /// # Errors
+    /// The outcome to act on: [`UploadOutcome::Unauthorized`],
+    /// [`UploadOutcome::Refused`] or [`UploadOutcome::Retry`].
+    pub async fn register(
+        &self,
+        device: &DeviceId,
+        identity: &DeviceIdentity,
+    ) -> std::result::Result<Device, UploadOutcome> {
+        let url = format!("{}/api/v1/devices/{device}/register", self.base);
+        let sent = self
+            .authorized(self.client.post(&url))
+            .json(identity)
+            .send()
+            .await;
+        let res = sent.map_err(|e| UploadOutcome::Retry(format!("server unreachable: {e}")))?;
+        if res.status().is_success() {
+            return res
+                .json::<Device>()
+                .await
+                .map_err(|e| UploadOutcome::Retry(format!("unreadable server answer: {e}")));
+        }
+        Err(refusal(res).await)
     }
 
     /// Uploads one bundle file.
@@ -77,8 +159,7 @@ impl Uploader {
             Err(e) => return UploadOutcome::Retry(format!("cannot read {}: {e}", path.display())),
         };
         let sent = self
-            .client
-            .post(&self.url)
+            .authorized(self.client.post(&self.url))
             .header(reqwest::header::CONTENT_TYPE, "application/zip")
             .body(body)
             .send()
@@ -94,18 +175,7 @@ impl Uploader {
                 Err(e) => UploadOutcome::Retry(format!("unreadable server answer: {e}")),
             };
         }
-        let message = match res.json::<ApiErrorBody>().await {
-            Ok(b) => format!("{} ({})", b.error.message, b.error.code),
-            Err(_) => status.to_string(),
-        };
-        if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
-            UploadOutcome::Refused {
-                status: status.as_u16(),
-                message,
-            }
-        } else {
-            UploadOutcome::Retry(format!("server answered {status}: {message}"))
-        }
+        refusal(res).await
     }
 
     /// Uploads every waiting bundle, oldest first. Stops at the first one
@@ -124,6 +194,16 @@ impl Uploader {
                     spool.done(&path);
                     on_stored(&incident);
                 }
+                UploadOutcome::Unauthorized { status, message } => {
+                    tracing::error!(
+                        status,
+                        %message,
+                        bundle = %path.display(),
+                        fix = %token_fix(self.device.as_ref().map_or("<device-id>", DeviceId::as_str)),
+                        "server refused the agent's token; the bundle stays in the spool and is sent again later"
+                    );
+                    return false;
+                }
                 UploadOutcome::Refused { status, message } => {
                     tracing::error!(status, %message, bundle = %path.display(), "server refused bundle; moved to rejected/");
                     spool.reject(&path);
@@ -138,6 +218,63 @@ impl Uploader {
             }
         }
         true
+    }
+}
+
+/// What a non-2xx answer means for the agent.
+async fn refusal(res: reqwest::Response) -> UploadOutcome {
+    let status = res.status();
+    let message = match res.json::<ApiErrorBody>().await {
+        Ok(b) => match b.error.hint {
+            Some(hint) => format!("{} ({}); hint: {hint}", b.error.message, b.error.code),
+            None => format!("{} ({})", b.error.message, b.error.code),
+        },
+        Err(_) => status.to_string(),
+    };
+    match status.as_u16() {
+        401 | 403 => UploadOutcome::Unauthorized {
+            status: status.as_u16(),
+            message,
+        },
+        408 | 429 => UploadOutcome::Retry(format!("server answered {status}: {message}")),
+        _ if status.is_client_error() => UploadOutcome::Refused {
+            status: status.as_u16(),
+            message,
+        },
+        _ => UploadOutcome::Retry(format!("server answered {status}: {message}")),
+    }
+}
+
+/// Registers the device once at start, retrying in the background until
+/// the server has it. Gives up (with a warning) only on a refusal that
+/// retrying cannot fix, such as a server without the route.
+pub(crate) async fn register_loop(
+    uploader: Uploader,
+    device: DeviceId,
+    identity: DeviceIdentity,
+    mut backoff: Backoff,
+) {
+    loop {
+        match uploader.register(&device, &identity).await {
+            Ok(d) => {
+                tracing::info!(device = %d.device_id, "registered with the server");
+                return;
+            }
+            Err(UploadOutcome::Unauthorized { status, message }) => {
+                tracing::error!(
+                    status,
+                    %message,
+                    fix = %token_fix(device.as_str()),
+                    "the server refused the agent's token; registration is retried"
+                );
+            }
+            Err(UploadOutcome::Refused { status, message }) => {
+                tracing::warn!(status, %message, "the server refused the device registration; not retried");
+                return;
+            }
+            Err(other) => tracing::debug!(outcome = ?other, "device registration failed; retrying"),
+        }
+        tokio::time::sleep(backoff.next()).await;
     }
 }
 
@@ -317,6 +454,138 @@ mod tests {
         let done = spool.enforce_budget();
         assert_eq!(done.evicted, [oldest], "no longer in flight");
         assert_eq!(spool.pending(), [newer]);
+    }
+
+    /// A server that remembers the `Authorization` headers it saw and
+    /// accepts only `Bearer rwd_good`: bundles get 401 otherwise (and 422
+    /// with it), registrations the device back.
+    async fn guarded_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use axum::{
+            Json, Router,
+            http::{HeaderMap, StatusCode},
+            routing::post,
+        };
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let check = {
+            let seen = Arc::clone(&seen);
+            move |headers: &HeaderMap| {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(auth.clone());
+                auth == "Bearer rwd_good"
+            }
+        };
+        let error = |status: StatusCode, code: &str| {
+            (
+                status,
+                Json(
+                    serde_json::json!({"error": {"code": code, "message": "no", "hint": "fix it"}}),
+                ),
+            )
+        };
+        let c1 = check.clone();
+        let app = Router::new()
+            .route(
+                "/api/v1/bundles",
+                post(move |h: HeaderMap| async move {
+                    if c1(&h) {
+                        error(StatusCode::UNPROCESSABLE_ENTITY, "bundle_manifest")
+                    } else {
+                        error(StatusCode::UNAUTHORIZED, "unauthorized")
+                    }
+                }),
+            )
+            .route(
+                "/api/v1/devices/{id}/register",
+                post(
+                    move |h: HeaderMap, Json(identity): Json<DeviceIdentity>| async move {
+                        if !check(&h) {
+                            return Err(error(StatusCode::FORBIDDEN, "wrong_device"));
+                        }
+                        Ok(Json(Device {
+                            device_id: DeviceId::new("robot-7").unwrap(),
+                            identity,
+                            first_seen_at: rewind_model::Timestamp::from_unix_millis(0),
+                            last_seen_at: rewind_model::Timestamp::from_unix_millis(0),
+                        }))
+                    },
+                ),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_keeps_the_bundle_for_later_and_other_refusals_reject_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::open(dir.path().to_path_buf()).unwrap();
+        std::fs::write(spool.dir().join("incident_1.zip"), b"zip").unwrap();
+        let (url, seen) = guarded_server().await;
+        let device = DeviceId::new("robot-7").unwrap();
+
+        let bad = Uploader::new(&url)
+            .unwrap()
+            .with_token(Some(Token::new("rwd_bad")))
+            .for_device(device.clone());
+        let outcome = bad.upload(&spool.pending()[0]).await;
+        match &outcome {
+            UploadOutcome::Unauthorized { status, message } => {
+                assert_eq!(*status, 401);
+                assert!(message.contains("hint: fix it"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            !bad.drain(&spool, |_| panic!("nothing stored")).await,
+            "retry later"
+        );
+        assert_eq!(spool.pending().len(), 1, "kept in the spool, not rejected");
+        assert!(!dir.path().join("rejected").join("incident_1.zip").exists());
+
+        let good = Uploader::new(&url)
+            .unwrap()
+            .with_token(Some(Token::new("rwd_good")));
+        assert!(good.drain(&spool, |_| panic!("nothing stored")).await);
+        assert!(
+            spool.pending().is_empty(),
+            "a 422 is final: moved to rejected/"
+        );
+        assert_eq!(
+            seen.lock().unwrap().as_slice(),
+            ["Bearer rwd_bad", "Bearer rwd_bad", "Bearer rwd_good"]
+        );
+    }
+
+    #[tokio::test]
+    async fn registration_sends_the_identity_and_reports_a_refused_token() {
+        let (url, seen) = guarded_server().await;
+        let device = DeviceId::new("robot-7").unwrap();
+        let identity = DeviceIdentity {
+            fleet: Some("bots".into()),
+            agent_version: Some("1.0".into()),
+            ..DeviceIdentity::default()
+        };
+        let none = Uploader::new(&url).unwrap();
+        assert!(matches!(
+            none.register(&device, &identity).await,
+            Err(UploadOutcome::Unauthorized { status: 403, .. })
+        ));
+        let good = Uploader::new(&url)
+            .unwrap()
+            .with_token(Some(Token::new("rwd_good")));
+        let registered = good.register(&device, &identity).await.unwrap();
+        assert_eq!(registered.identity, identity);
+        assert_eq!(seen.lock().unwrap().as_slice(), ["", "Bearer rwd_good"]);
+        // The background loop ends once registered.
+        let looped = register_loop(good, device, identity, Backoff::default());
+        tokio::time::timeout(Duration::from_secs(5), looped)
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

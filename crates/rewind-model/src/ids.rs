@@ -145,6 +145,14 @@ uuid_id!(
     /// Names one bundle, chosen by the agent that wrote it.
     BundleId
 );
+uuid_id!(
+    /// Names one deploy event.
+    DeployId
+);
+uuid_id!(
+    /// Names one API token (not the secret: the secret is never stored).
+    TokenId
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,20 +13,31 @@
 //! assert!(Severity::Critical > Severity::High);
 //! ```
 
+mod access;
 mod api;
 mod event;
+mod fleet;
 mod ids;
 mod incident;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod sample;
 mod severity;
 mod time;
+pub mod timeline;
 mod trigger;
 
-pub use api::{ApiErrorBody, ApiErrorDetail, IncidentDetail, IncidentList, SeriesData};
+pub use access::{Role, TokenInfo, TokenScope};
+pub use api::{
+    ApiErrorBody, ApiErrorDetail, BundleRef, IncidentDetail, IncidentList, LiveEvent, LiveSample,
+    NoteRequest, ReopenRequest, SampleBatch, SeriesData, TransitionRequest,
+};
 pub use event::{Event, EventKind, Level};
-pub use ids::{BundleId, DeviceId, IdError, IncidentId};
-pub use incident::{IncidentStatus, IncidentSummary};
+pub use fleet::{Deploy, Device, DeviceIdentity, NewDeploy};
+pub use ids::{BundleId, DeployId, DeviceId, IdError, IncidentId, TokenId};
+pub use incident::{IncidentStatus, IncidentSummary, fingerprint};
 pub use sample::{Sample, SeriesName, SeriesNameError};
 pub use severity::{Severity, UnknownSeverity};
 pub use time::{TimeRange, Timestamp};
+pub use timeline::{Change, TimelineEntry};
 pub use trigger::{Baseline, Comparison, Evidence, Trigger};

@@ -105,6 +105,7 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// A closed interval of time `[start, end]`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRange {
     /// First instant covered.

@@ -21,6 +21,29 @@ pub enum Error {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] rewind_store::Error),
+    /// The blob store could not be opened.
+    #[error(transparent)]
+    Blobs(#[from] crate::blobs::BlobError),
+    /// The TLS certificate or key could not be loaded.
+    #[error("cannot load TLS certificate {cert} / key {key}: {reason}")]
+    Tls {
+        /// Certificate path.
+        cert: String,
+        /// Key path.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// Listening on a non-loopback address without TLS or `--insecure`.
+    #[error(
+        "refusing to listen on {addr} without TLS: tokens would cross the network in clear text. \
+         Give --tls-cert and --tls-key, put a TLS proxy in front and listen on 127.0.0.1, \
+         or pass --insecure if the network is trusted"
+    )]
+    InsecureListen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+    },
     /// Binding or serving on the socket failed.
     #[error("cannot serve HTTP: {0}")]
     Listen(std::io::Error),
@@ -33,6 +56,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     hint: Option<String>,
+    details: Option<serde_json::Value>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -43,7 +68,21 @@ impl ApiError {
             code,
             message: message.into(),
             hint: None,
+            details: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds facts for programs (`details` in the body).
+    pub(crate) fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// Sets the `Retry-After` header (429 and 503).
+    pub(crate) fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     /// Adds a hint saying what to do next.
@@ -83,9 +122,16 @@ impl IntoResponse for ApiError {
                 code: self.code.to_owned(),
                 message: self.message,
                 hint: self.hint,
+                details: self.details,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
+        res
     }
 }
 
@@ -97,12 +143,40 @@ impl From<rewind_store::Error> for ApiError {
                 "not_found",
                 format!("{what} not found"),
             )
-            .hint("list incidents with GET /api/v1/incidents"),
+            .hint("check the id; GET /api/v1/incidents lists incidents"),
             rewind_store::Error::Conflict { constraint } => Self::new(
                 StatusCode::CONFLICT,
                 "conflict",
                 format!("conflicts with an existing record ({constraint})"),
             ),
+            rewind_store::Error::BundleConflict { bundle_id } => Self::new(
+                StatusCode::CONFLICT,
+                "bundle_conflict",
+                format!("bundle {bundle_id} was stored before with different contents"),
+            )
+            .hint("bundle ids must be unique; an agent never reuses one"),
+            rewind_store::Error::InvalidTransition { from, to, allowed } => {
+                let names: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+                let hint = if names.is_empty() {
+                    "a resolved incident is final; POST …/reopen opens a new one linked to it"
+                        .to_owned()
+                } else {
+                    format!("from {from} it may move to: {}", names.join(", "))
+                };
+                Self::new(
+                    StatusCode::CONFLICT,
+                    "invalid_transition",
+                    format!("an incident cannot move from {from} to {to}"),
+                )
+                .hint(hint)
+                .details(serde_json::json!({ "from": from, "to": to, "allowed": allowed }))
+            }
+            rewind_store::Error::Immutable { id } => Self::new(
+                StatusCode::CONFLICT,
+                "immutable",
+                format!("incident {id} is resolved and can no longer change"),
+            )
+            .hint("POST /api/v1/incidents/{id}/reopen opens a new incident linked to it"),
             other => Self::internal("storage failed", &other),
         }
     }

@@ -1,125 +1,208 @@
-//! Turning an uploaded bundle into a stored incident, all or nothing.
+//! Turning an uploaded bundle into an incident occurrence, all or nothing.
 //!
-//! The order matters: validate everything in memory first, then write the
-//! bundle file atomically (temp file, fsync, rename), then insert the row;
-//! if the insert fails the file is removed again. A refused bundle leaves
-//! nothing behind.
+//! The order matters: receive the body (refusing it as soon as it passes the
+//! size limit), validate everything in memory, write the blob
+//! (content-addressed, atomic), then record the incident in one database
+//! transaction. A refused bundle leaves nothing behind; a crash between the
+//! blob and the row leaves only an unreferenced blob, which a retry reuses.
 
-use std::{
-    io::Write as _,
-    path::{Path, PathBuf},
-};
+use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
-use bytes::Bytes;
-use rewind_model::{IncidentSummary, Timestamp};
-use rewind_store::NewIncident;
+use axum::{body::Body, http::StatusCode};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
+use rewind_model::{LiveEvent, Timestamp};
+use rewind_store::{IngestOutcome, Ingested, NewBundle};
 use sha2::{Digest as _, Sha256};
 
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, auth::Caller, blobs::Blobs, metrics::OutcomeLabel};
 
-/// What happened to an upload.
-#[derive(Debug)]
-pub(crate) enum Ingested {
-    /// A new incident was stored.
-    Created(IncidentSummary),
-    /// The same bundle (same id and bytes) was stored before: a retried upload.
-    AlreadyStored(IncidentSummary),
+/// How long an upload waits for a free ingest slot before it is told to retry.
+const SLOT_WAIT: Duration = Duration::from_secs(30);
+
+/// A received body with its hash.
+struct Received {
+    bytes: Bytes,
+    sha256: String,
 }
 
-/// Validates `body` as a bundle and stores it as an incident.
-pub(crate) async fn ingest(state: &AppState, body: Bytes) -> Result<Ingested, ApiError> {
-    let limits = *state.limits();
-    let checked = tokio::task::spawn_blocking(move || {
-        let bundle = rewind_bundle::read_bundle(&body, &limits)?;
-        let sha = hex::encode(Sha256::digest(&body));
-        Ok::<_, rewind_bundle::Error>((bundle, sha, body))
+/// Reads the body chunk by chunk, hashing as it goes, and stops at the limit.
+async fn receive(state: &AppState, body: Body) -> Result<Received, ApiError> {
+    let limit = state.limits().max_bundle_bytes;
+    let mut stream = body.into_data_stream();
+    let mut buf = BytesMut::new();
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("upload interrupted: {e}"),
+            )
+            .hint("retry the upload")
+        })?;
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Err(too_large(limit));
+        }
+        hasher.update(&chunk);
+        buf.extend_from_slice(&chunk);
+    }
+    if buf.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_body",
+            "the request body is empty",
+        )
+        .hint("send the bundle zip as the body, e.g. curl --data-binary @bundle.zip"));
+    }
+    Ok(Received {
+        bytes: buf.freeze(),
+        sha256: hex::encode(hasher.finalize()),
     })
-    .await
-    .map_err(|e| ApiError::internal("bundle validation task failed", &e))?;
-    let (bundle, sha, body) = checked?;
-    let manifest = &bundle.manifest;
+}
 
-    if let Some(done) = already_stored(state, manifest.bundle_id, &sha).await? {
-        return Ok(done);
+pub(crate) fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "bundle_too_large",
+        format!("the bundle is larger than this server's limit of {limit} bytes"),
+    )
+    .hint("raise the server's --max-bundle-bytes, or capture a shorter window on the agent")
+}
+
+/// Receives, validates and stores one uploaded bundle for `caller`.
+pub(crate) async fn ingest(
+    state: &AppState,
+    caller: &Caller,
+    body: Body,
+) -> Result<Ingested, ApiError> {
+    let metrics = state.metrics();
+    let _slot = tokio::time::timeout(SLOT_WAIT, state.upload_slot())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is receiving too many bundles at once",
+            )
+            .hint("the agent retries on its own; nothing was stored")
+            .retry_after(Duration::from_secs(5))
+        })?;
+    metrics.uploads_in_flight.inc();
+    let result = ingest_inner(state, caller, body).await;
+    metrics.uploads_in_flight.dec();
+    let outcome = match &result {
+        Ok(i) => match i.outcome {
+            IngestOutcome::Opened => "opened",
+            IngestOutcome::Joined => "joined",
+            IngestOutcome::AlreadyStored => "already_stored",
+        },
+        Err(e) => e.code(),
+    };
+    metrics
+        .bundles
+        .get_or_create(&OutcomeLabel {
+            outcome: outcome.to_owned(),
+        })
+        .inc();
+    result
+}
+
+async fn ingest_inner(state: &AppState, caller: &Caller, body: Body) -> Result<Ingested, ApiError> {
+    let received = receive(state, body).await?;
+    let started = Instant::now();
+    let limits = *state.limits();
+    let bytes = received.bytes.clone();
+    let bundle = tokio::task::spawn_blocking(move || rewind_bundle::read_bundle(&bytes, &limits))
+        .await
+        .map_err(|e| ApiError::internal("bundle validation task failed", &e))??;
+    let manifest = &bundle.manifest;
+    caller.may_ingest_for(&manifest.device_id)?;
+
+    if let Some(stored) = state.store().bundle(manifest.bundle_id).await? {
+        if stored.bundle.sha256 != received.sha256 {
+            return Err(rewind_store::Error::BundleConflict {
+                bundle_id: manifest.bundle_id,
+            }
+            .into());
+        }
+        let incident = state
+            .store()
+            .get_incident(stored.incident_id)
+            .await?
+            .summary;
+        return Ok(Ingested {
+            outcome: IngestOutcome::AlreadyStored,
+            incident,
+        });
     }
-    let rel = format!(
-        "{}/{}-{}.zip",
-        manifest.device_id,
-        manifest.bundle_id,
-        &sha[..12]
-    );
-    let path = state.bundle_dir().join(&rel);
-    // The name carries the content hash, so an existing file already holds
-    // these bytes: do not write it twice.
-    let existed = path.try_exists().unwrap_or(false);
-    if !existed {
-        write_atomically(&path, &body)
-            .map_err(|e| ApiError::internal("cannot write bundle file", &e))?;
-    }
-    let new = NewIncident {
+
+    let key = Blobs::key_for(&received.sha256);
+    state
+        .blobs()
+        .put(&key, received.bytes.clone())
+        .await
+        .map_err(|e| ApiError::internal("cannot store bundle file", &e))?;
+    let now = Timestamp::now();
+    let service = bundle
+        .trigger
+        .labels
+        .get("service")
+        .or_else(|| manifest.labels.get("service"))
+        .cloned();
+    let new = NewBundle {
         device_id: manifest.device_id.clone(),
         bundle_id: manifest.bundle_id,
+        fingerprint: rewind_model::fingerprint(&manifest.device_id, &bundle.trigger),
         trigger: bundle.trigger.clone(),
+        fleet: manifest.fleet.clone(),
+        service,
         window: manifest.time_range,
-        received_at: Timestamp::now(),
-        bundle_path: rel,
-        bundle_bytes: body.len() as u64,
-        bundle_sha256: sha.clone(),
+        received_at: now,
+        blob_key: key,
+        bytes: received.bytes.len() as u64,
+        sha256: received.sha256,
+        actor: caller.actor(),
     };
-    match state.store().insert_incident(&new).await {
-        Ok(summary) => Ok(Ingested::Created(summary)),
-        Err(err) => match (&err, already_stored(state, manifest.bundle_id, &sha).await) {
-            // Lost a race with an identical concurrent upload: the winner's
-            // row points at this very file (its name carries the hash).
-            (rewind_store::Error::Conflict { .. }, Ok(Some(done))) => Ok(done),
-            _ => {
-                if !existed {
-                    fs_err::remove_file(&path).ok();
-                }
-                Err(err.into())
+    let ingested = state.store().ingest(&new).await?;
+    state.store().touch_device(&new.device_id, now).await?;
+    let metrics = state.metrics();
+    metrics.bundle_bytes.inc_by(new.bytes);
+    metrics
+        .ingest_seconds
+        .observe(started.elapsed().as_secs_f64());
+    if ingested.outcome != IngestOutcome::AlreadyStored {
+        publish_latest(state, &ingested.incident).await;
+    }
+    Ok(ingested)
+}
+
+/// Publishes an incident's newest timeline entry on the live stream.
+pub(crate) async fn publish_latest(state: &AppState, incident: &rewind_model::IncidentSummary) {
+    match state.store().timeline(incident.id).await {
+        Ok(mut entries) => {
+            if let Some(entry) = entries.pop() {
+                state.publish(LiveEvent::Incident {
+                    incident: incident.clone(),
+                    entry,
+                });
             }
-        },
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, incident = %incident.id, "cannot read timeline for the live stream")
+        }
     }
 }
 
-async fn already_stored(
-    state: &AppState,
-    bundle_id: rewind_model::BundleId,
-    sha: &str,
-) -> Result<Option<Ingested>, ApiError> {
-    match state.store().incident_by_bundle(bundle_id).await? {
-        None => Ok(None),
-        Some(rec) if rec.bundle_sha256 == sha => Ok(Some(Ingested::AlreadyStored(rec.summary))),
-        Some(_) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "bundle_conflict",
-            format!("bundle {bundle_id} was stored before with different contents"),
-        )
-        .hint("bundle ids must be unique; an agent never reuses one")),
-    }
-}
-
-/// Writes `bytes` to `path` so that readers see either nothing or the whole file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    fs_err::create_dir_all(&dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    fs_err::File::open(&dir)?.sync_all()
-}
-
-/// Reads a stored bundle back, checked again (the file may have been damaged on disk).
-pub(crate) async fn load(state: &AppState, rel: &str) -> Result<rewind_bundle::Bundle, ApiError> {
-    let path = state.bundle_dir().join(rel);
+/// Reads a stored bundle back, checked again (the blob may have been damaged).
+pub(crate) async fn load(state: &AppState, key: &str) -> Result<rewind_bundle::Bundle, ApiError> {
+    let bytes = state
+        .blobs()
+        .get(key)
+        .await
+        .map_err(|e| ApiError::internal("cannot read bundle file", &e))?;
     let limits = *state.limits();
     tokio::task::spawn_blocking(move || {
-        let bytes =
-            fs_err::read(&path).map_err(|e| ApiError::internal("cannot read bundle file", &e))?;
         rewind_bundle::read_bundle(&bytes, &limits)
             .map_err(|e| ApiError::internal("stored bundle no longer validates", &e))
     })

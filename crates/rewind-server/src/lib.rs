@@ -1,7 +1,14 @@
-//! The Rewind server: takes incident bundles from agents over HTTP, checks
-//! them, keeps the bundle files and stores incidents (SQLite or PostgreSQL
-//! through [`rewind_store`]), serves the `/api/v1` JSON API and the embedded
-//! dashboard.
+//! The Rewind server: takes incident bundles, live samples and deploy
+//! events from agents and CI, turns bundles into incidents that people work
+//! through an explicit lifecycle, and serves the `/api/v1` JSON API, a live
+//! WebSocket stream, Prometheus metrics and the embedded dashboard.
+//!
+//! - Storage: [`rewind_store`] (SQLite or PostgreSQL); bundle files in a
+//!   content-addressed blob store ([`blobs`]: a directory or S3).
+//! - Access: every route but `/healthz` and `/readyz` needs a token
+//!   ([`auth`]); roles viewer < responder < admin, and device tokens that may
+//!   only ingest for their own device.
+//! - The OpenAPI document is generated from the handlers ([`openapi`]).
 //!
 //! Tests build the router with [`router`] and drive it without a port
 //! (`tower::ServiceExt::oneshot`), or run the real server on `127.0.0.1:0`
@@ -16,46 +23,116 @@
 //! ```
 
 mod api;
+pub mod auth;
+pub mod blobs;
 mod config;
 mod error;
+pub mod export;
 mod ingest;
+pub mod metrics;
 mod state;
+pub mod tls;
 mod ui;
 
-pub use config::ServerConfig;
+pub use api::openapi;
+pub use config::{ServerConfig, TlsFiles};
 pub use error::{ApiError, Error};
 pub use state::AppState;
 
-use std::future::Future;
+use std::{future::Future, time::Instant};
 
-use axum::Router;
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    middleware::{self, Next},
+    response::Response,
+};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-/// The whole HTTP surface: API, health check and dashboard.
+use crate::metrics::RouteLabel;
+
+/// The whole HTTP surface: API, health checks, metrics and dashboard.
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.max_body_bytes();
-    api::router()
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+    let json_limit = state.max_json_bytes();
+    let (api, _doc) = api::router();
+    api.layer(axum::extract::DefaultBodyLimit::max(json_limit))
         .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(ui::serve)
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Opens storage, then serves on `listener` until `shutdown` completes.
+/// Counts and times every request by route template and status class.
+async fn count_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let res = next.run(req).await;
+    let label = RouteLabel {
+        method,
+        route,
+        status: format!("{}xx", res.status().as_u16() / 100),
+    };
+    let metrics = state.metrics();
+    metrics.requests.get_or_create(&label).inc();
+    metrics
+        .request_seconds
+        .get_or_create(&label)
+        .observe(started.elapsed().as_secs_f64());
+    res
+}
+
+/// Opens storage, then serves on `listener` until `shutdown` completes:
+/// HTTPS when `config.tls` is set ([`tls`]), plain HTTP otherwise.
+/// In-flight requests finish before it returns (over TLS, within
+/// [`tls::SHUTDOWN_GRACE`]); new ones are refused.
 ///
 /// # Errors
-/// [`Error`] when the state directory or the database cannot be opened, or
-/// the listener fails.
+/// [`Error`] when the TLS files, the state directory, the database or the
+/// blob store cannot be opened, or the listener fails.
 pub async fn launch_with_listener(
     config: ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    // Bad TLS files stop the server before anything is opened.
+    let tls = match &config.tls {
+        Some(files) => Some(tls::load(files).await?),
+        None => None,
+    };
     let state = AppState::open(&config).await?;
     let addr = listener.local_addr().map_err(Error::Listen)?;
-    tracing::info!(%addr, storage = state.store().backend(), "rewind server listening");
+    tracing::info!(
+        %addr,
+        tls = tls.is_some(),
+        storage = state.store().backend(),
+        blobs = state.blobs().describe(),
+        "rewind server listening"
+    );
+    match tls {
+        Some(tls) => tls::serve(listener, tls, router(state), shutdown).await,
+        None => axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Listen),
+    }
+}
+
+/// Serves `state` over plain HTTP on `listener` until `shutdown` completes
+/// (benchmarks and tests that build their own [`AppState`]).
+///
+/// # Errors
+/// [`Error::Listen`] when serving fails.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -1,49 +1,89 @@
 //! What every handler shares.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
+use axum::http::StatusCode;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rewind_bundle::Limits;
+use rewind_model::{LiveEvent, TokenId, TokenInfo};
 use rewind_store::Store;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
-use crate::{Error, ServerConfig};
+use crate::{ApiError, Error, ServerConfig, blobs::Blobs, metrics::Metrics};
 
-/// Shared handler state: storage, where bundles live, and input limits.
+/// How many live events a slow stream client may fall behind before it is
+/// dropped (with a close reason) instead of slowing everyone else.
+pub(crate) const LIVE_BACKLOG: usize = 1024;
+
+/// Bundles received at once; more wait (bounded) for a slot, so memory stays
+/// below this many times the bundle size limit.
+pub(crate) const UPLOAD_SLOTS: usize = 8;
+
+/// Shared handler state: storage, blobs, limits, the live hub and metrics.
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
 struct Inner {
     store: Arc<dyn Store>,
-    bundle_dir: PathBuf,
+    blobs: Blobs,
     limits: Limits,
+    max_json_bytes: usize,
+    secure_cookies: bool,
+    live: broadcast::Sender<LiveEvent>,
+    metrics: Metrics,
+    limiter: DefaultKeyedRateLimiter<TokenId>,
+    uploads: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.backend())
+            .field("blobs", &self.blobs.describe())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
-    /// Creates the state directory, opens (and migrates) the database.
+    /// Creates the state directory, opens (and migrates) the database and
+    /// the blob store.
     ///
     /// # Errors
-    /// [`Error::StateDir`] or [`Error::Store`].
+    /// [`Error::StateDir`], [`Error::Store`] or [`Error::Blobs`].
     pub async fn open(config: &ServerConfig) -> Result<Self, Error> {
-        let bundle_dir = config.bundle_dir();
-        fs_err::create_dir_all(&bundle_dir).map_err(Error::StateDir)?;
+        fs_err::create_dir_all(&config.state_dir).map_err(Error::StateDir)?;
         let store = rewind_store::open(&config.database_url()).await?;
-        Ok(Self::new(store, bundle_dir, config.max_bundle_bytes))
+        let blobs = match &config.blob_url {
+            Some(url) => Blobs::from_url(url)?,
+            None => Blobs::local(&config.bundle_dir())?,
+        };
+        Ok(Self::new(store, blobs, config))
     }
 
-    /// State over an already-open store (tests use this).
+    /// State over an already-open store and blob store (tests use this).
     #[must_use]
-    pub fn new(store: Arc<dyn Store>, bundle_dir: PathBuf, max_bundle_bytes: u64) -> Self {
+    pub fn new(store: Arc<dyn Store>, blobs: Blobs, config: &ServerConfig) -> Self {
         let limits = Limits {
-            max_bundle_bytes,
+            max_bundle_bytes: config.max_bundle_bytes,
             ..Limits::default()
         };
+        let per_second =
+            NonZeroU32::new(config.rate_limit_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(config.rate_limit_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let (live, _) = broadcast::channel(LIVE_BACKLOG);
         Self {
             inner: Arc::new(Inner {
                 store,
-                bundle_dir,
+                blobs,
                 limits,
+                max_json_bytes: config.max_json_bytes,
+                secure_cookies: config.tls.is_some(),
+                live,
+                metrics: Metrics::new(),
+                limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+                uploads: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
             }),
         }
     }
@@ -54,10 +94,10 @@ impl AppState {
         &self.inner.store
     }
 
-    /// Where bundle files are kept.
+    /// The bundle blob store.
     #[must_use]
-    pub fn bundle_dir(&self) -> &std::path::Path {
-        &self.inner.bundle_dir
+    pub fn blobs(&self) -> &Blobs {
+        &self.inner.blobs
     }
 
     /// Limits applied to uploaded bundles.
@@ -66,9 +106,60 @@ impl AppState {
         &self.inner.limits
     }
 
-    /// Largest request body the HTTP layer reads: the bundle limit. Longer
-    /// bodies are cut off unread and answered with `bundle_too_large`.
-    pub(crate) fn max_body_bytes(&self) -> usize {
-        usize::try_from(self.inner.limits.max_bundle_bytes).unwrap_or(usize::MAX)
+    /// Largest JSON request body accepted.
+    #[must_use]
+    pub fn max_json_bytes(&self) -> usize {
+        self.inner.max_json_bytes
+    }
+
+    /// Whether session cookies are marked `Secure` (the server speaks TLS).
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        self.inner.secure_cookies
+    }
+
+    /// The server's metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Publishes a live event to every stream client (none listening is fine).
+    pub fn publish(&self, event: LiveEvent) {
+        let _ = self.inner.live.send(event);
+    }
+
+    /// A new subscription to live events.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.inner.live.subscribe()
+    }
+
+    /// Waits for one of the [`UPLOAD_SLOTS`].
+    pub(crate) async fn upload_slot(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.uploads).acquire_owned().await.ok()
+    }
+
+    /// Charges one request to the token's rate limit.
+    pub(crate) fn rate_limit(&self, token: &TokenInfo) -> Result<(), ApiError> {
+        match self.inner.limiter.check_key(&token.id) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                self.inner.metrics.rate_limited.inc();
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("token `{}` is over its request rate", token.name),
+                )
+                .hint(format!(
+                    "retry after {} ms, or raise --rate-limit-per-second",
+                    wait.max(Duration::from_millis(1)).as_millis()
+                ))
+                .retry_after(wait))
+            }
+        }
     }
 }

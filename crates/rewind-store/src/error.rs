@@ -25,6 +25,28 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// The bundle id was stored before with different contents.
+    #[error("bundle {bundle_id} was stored before with different contents")]
+    BundleConflict {
+        /// The reused id.
+        bundle_id: rewind_model::BundleId,
+    },
+    /// The lifecycle does not allow this move from the incident's status.
+    #[error("cannot move incident from {from} to {to}")]
+    InvalidTransition {
+        /// Current status.
+        from: rewind_model::IncidentStatus,
+        /// Asked-for status.
+        to: rewind_model::IncidentStatus,
+        /// What is allowed from `from`.
+        allowed: Vec<rewind_model::IncidentStatus>,
+    },
+    /// The incident is resolved and therefore immutable.
+    #[error("incident {id} is resolved and can no longer change")]
+    Immutable {
+        /// The incident.
+        id: rewind_model::IncidentId,
+    },
     /// The database URL is not one Rewind understands.
     #[error(
         "unsupported database url `{0}`: use sqlite://PATH (embedded) or postgres://USER@HOST/DB"
@@ -51,5 +73,20 @@ impl From<sqlx::Error> for Error {
             };
         }
         Self::Database(e)
+    }
+}
+
+impl Error {
+    /// A stored value that does not decode.
+    pub(crate) fn corrupt(column: &'static str, reason: impl ToString) -> Self {
+        Self::Corrupt {
+            column,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// No row with this description.
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound { what: what.into() }
     }
 }

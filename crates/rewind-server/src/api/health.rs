@@ -1,26 +1,70 @@
-//! `GET /healthz`: is the server up and its database reachable.
+//! `GET /healthz` (the process answers) and `GET /readyz` (its database and
+//! blob store answer too). Both are public: load balancers and
+//! orchestrators call them without a token.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::AppState;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
-async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let storage = state.store().backend();
-    let version = env!("CARGO_PKG_VERSION");
-    match state.store().ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({"status": "ok", "version": version, "storage": storage})),
-        ),
-        Err(err) => {
-            tracing::warn!(error = %err, "health check: database unreachable");
-            let body = json!({"status": "unavailable", "version": version, "storage": storage});
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+/// Liveness: the server process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "`{\"status\": \"ok\", \"version\", \"storage\"}`"))
+)]
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "storage": state.store().backend(),
+    }))
+}
+
+/// Readiness: the database and the blob store answer.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready: `{\"status\": \"ready\", \"database\": \"ok\", \"blobs\": \"ok\"}`"),
+        (status = 503, description = "Not ready; the body names the part that failed")
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = match state.store().ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            "unreachable".to_owned()
         }
-    }
+    };
+    let blobs = match state.blobs().ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: blob store unreachable");
+            "unreachable".to_owned()
+        }
+    };
+    let ready = database == "ok" && blobs == "ok";
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if ready { "ready" } else { "unavailable" },
+        "storage": state.store().backend(),
+        "database": database,
+        "blobs": blobs,
+    });
+    (status, Json(body))
 }

@@ -4,22 +4,113 @@ use crate::{TestServer, bundle};
 
 #[tokio::test]
 async fn a_valid_bundle_becomes_an_incident_and_a_retry_is_idempotent() {
-    let server = TestServer::new(1 << 20).await;
-    let zip = bundle(80);
-    let (status, created) = server.upload(zip.clone()).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["rule"], "CPU saturated");
-    assert_eq!(created["status"], "open");
-    assert_eq!(created["bundle_bytes"], zip.len());
+    for server in TestServer::each_backend(1 << 20).await {
+        let zip = bundle(80);
+        let (status, created) = server.upload(zip.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}: {created}",
+            server.backend()
+        );
+        assert_eq!(created["rule"], "CPU saturated");
+        assert_eq!(created["status"], "open");
+        assert_eq!(created["occurrences"], 1);
+        assert_eq!(created["bundle_bytes"], zip.len());
 
-    let (status, again) = server.upload(zip).await;
+        let (status, again) = server.upload(zip).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a retried upload must not fail: {again}"
+        );
+        assert_eq!(again["id"], created["id"]);
+        assert_eq!(again["occurrences"], 1, "a retry is not a new occurrence");
+        assert_eq!(server.stored_files(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_flapping_rule_makes_one_incident_with_a_count_per_device() {
+    for server in TestServer::each_backend(1 << 20).await {
+        let mut ids = std::collections::BTreeSet::new();
+        for i in 0..5 {
+            let (status, body) = server
+                .upload(crate::bundle_from(
+                    "robot-7",
+                    "CPU saturated",
+                    i * 60_000,
+                    10,
+                ))
+                .await;
+            let want = if i == 0 {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(status, want, "{}: {body}", server.backend());
+            assert_eq!(body["occurrences"], i + 1);
+            ids.insert(body["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(ids.len(), 1, "one incident, five occurrences");
+        // Another device with the same rule is another incident.
+        let (status, other) = server
+            .upload_as(
+                &server.other_device,
+                crate::bundle_from("robot-8", "CPU saturated", 0, 10),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{other}");
+        assert!(!ids.contains(other["id"].as_str().unwrap()));
+        let id = ids.into_iter().next().unwrap();
+        let (_, detail) = server.get(&format!("/api/v1/incidents/{id}")).await;
+        assert_eq!(detail["bundles"].as_array().unwrap().len(), 5, "{detail}");
+        let (_, timeline) = server
+            .get(&format!("/api/v1/incidents/{id}/timeline"))
+            .await;
+        let kinds: Vec<&str> = timeline
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "opened",
+                "occurrence",
+                "occurrence",
+                "occurrence",
+                "occurrence"
+            ]
+        );
+        assert_eq!(timeline[0]["actor"], "device:robot-7");
+    }
+}
+
+#[tokio::test]
+async fn device_tokens_ingest_only_for_their_own_device() {
+    let server = TestServer::new(1 << 20).await;
+    let zip = bundle(10); // from robot-7
+    let (status, body) = server.upload_as(&server.other_device, zip.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "wrong_device");
+    let (status, body) = server.upload_as(&server.responder, zip.clone()).await;
     assert_eq!(
         status,
-        StatusCode::OK,
-        "a retried upload must not fail: {again}"
+        StatusCode::FORBIDDEN,
+        "a responder may not upload: {body}"
     );
-    assert_eq!(again["id"], created["id"]);
-    assert_eq!(server.stored_files(), 1);
+    let (status, body) = server.upload_as("", zip.clone()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(server.stored_files(), 0, "refused uploads store nothing");
+    let (status, body) = server.upload_as(&server.admin, zip).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "an admin may upload by hand: {body}"
+    );
+    assert_eq!(body["device_id"], "robot-7");
 }
 
 async fn assert_refused(server: &TestServer, body: Vec<u8>, status: StatusCode, code: &str) {
@@ -110,7 +201,11 @@ async fn concurrent_identical_uploads_store_one_incident_and_keep_its_file() {
     let zip = bundle(40);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..6 {
-        tasks.spawn(crate::upload_to(server.app.clone(), zip.clone()));
+        tasks.spawn(crate::upload_to(
+            server.app.clone(),
+            server.device.clone(),
+            zip.clone(),
+        ));
     }
     let mut ids = std::collections::BTreeSet::new();
     while let Some(done) = tasks.join_next().await {

@@ -1,0 +1,179 @@
+//! Where bundle files live: a local directory by default, any S3-compatible
+//! store (AWS, MinIO, Ceph, R2…) through the `object_store` crate when
+//! `--blob-url s3://bucket/prefix` is set.
+//!
+//! Files are addressed by content (`sha256/ab/<hash>.zip`), so a retried or
+//! duplicated upload writes nothing new and a key never changes meaning.
+//! `object_store` writes atomically on every backend (the local one writes a
+//! temporary file and renames it), so a crash never leaves half a bundle
+//! under a real key.
+
+use std::{path::Path as FsPath, sync::Arc};
+
+use bytes::Bytes;
+use object_store::{
+    ObjectStore, ObjectStoreExt as _, PutPayload, local::LocalFileSystem, path::Path,
+};
+
+/// Opening or using the blob store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlobError {
+    /// The configured URL is not a store this server can open.
+    #[error("cannot open blob store `{url}`: {reason}")]
+    Open {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// A read or write failed.
+    #[error("blob store: {0}")]
+    Io(#[from] object_store::Error),
+}
+
+/// The bundle blob store.
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    describe: String,
+}
+
+impl Blobs {
+    /// Blobs in a local directory (created if missing).
+    ///
+    /// # Errors
+    /// [`BlobError::Open`] when the directory cannot be created.
+    pub fn local(dir: &FsPath) -> Result<Self, BlobError> {
+        let open = |reason: String| BlobError::Open {
+            url: dir.display().to_string(),
+            reason,
+        };
+        fs_err::create_dir_all(dir).map_err(|e| open(e.to_string()))?;
+        let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| open(e.to_string()))?;
+        Ok(Self {
+            store: Arc::new(store),
+            prefix: Path::default(),
+            describe: format!("local directory {}", dir.display()),
+        })
+    }
+
+    /// Blobs at `url`: `s3://bucket/prefix` (credentials, region and
+    /// endpoint from the usual `AWS_*` environment variables, e.g.
+    /// `AWS_ENDPOINT=http://127.0.0.1:9000` for MinIO) or `file:///dir`.
+    ///
+    /// # Errors
+    /// [`BlobError::Open`] naming the URL and the reason.
+    pub fn from_url(raw: &str) -> Result<Self, BlobError> {
+        let open = |reason: String| BlobError::Open {
+            url: raw.to_owned(),
+            reason,
+        };
+        let url = url::Url::parse(raw).map_err(|e| open(e.to_string()))?;
+        if url.scheme() == "file" {
+            let dir = url
+                .to_file_path()
+                .map_err(|()| open("not a local path".into()))?;
+            return Self::local(&dir);
+        }
+        let options = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AWS_"))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v));
+        let (store, prefix) = object_store::parse_url_opts(&url, options).map_err(|e| {
+            open(format!(
+                "{e} (supported: s3://bucket/prefix with AWS_* variables, or file:///dir)"
+            ))
+        })?;
+        Ok(Self {
+            store: Arc::from(store),
+            prefix,
+            describe: url.to_string(),
+        })
+    }
+
+    /// Where a bundle with this SHA-256 is kept.
+    #[must_use]
+    pub fn key_for(sha256: &str) -> String {
+        let fan = sha256.get(..2).unwrap_or("00");
+        format!("sha256/{fan}/{sha256}.zip")
+    }
+
+    fn path(&self, key: &str) -> Path {
+        key.split('/')
+            .fold(self.prefix.clone(), |p, part| p.clone().join(part))
+    }
+
+    /// Stores `bytes` under `key` unless something is there already (keys
+    /// are content hashes, so what is there is these bytes).
+    ///
+    /// # Errors
+    /// [`BlobError::Io`].
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
+        let path = self.path(key);
+        match self.store.head(&path).await {
+            Ok(_) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.store.put(&path, PutPayload::from_bytes(bytes)).await?;
+        Ok(())
+    }
+
+    /// Reads the blob under `key`.
+    ///
+    /// # Errors
+    /// [`BlobError::Io`] (`NotFound` inside when it is missing).
+    pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
+        Ok(self.store.get(&self.path(key)).await?.bytes().await?)
+    }
+
+    /// Checks the store answers (for `/readyz`).
+    ///
+    /// # Errors
+    /// [`BlobError::Io`].
+    pub async fn ping(&self) -> Result<(), BlobError> {
+        match self.store.head(&self.path("readyz-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Where the blobs are, for logs.
+    #[must_use]
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stores_by_content_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(dir.path()).unwrap();
+        let sha = "ab".repeat(32);
+        let key = Blobs::key_for(&sha);
+        assert_eq!(key, format!("sha256/ab/{sha}.zip"));
+        blobs.put(&key, Bytes::from_static(b"one")).await.unwrap();
+        // Same key again: kept as it was (content addressing).
+        blobs.put(&key, Bytes::from_static(b"two")).await.unwrap();
+        assert_eq!(blobs.get(&key).await.unwrap(), Bytes::from_static(b"one"));
+        assert!(
+            dir.path()
+                .join("sha256/ab")
+                .join(format!("{sha}.zip"))
+                .is_file()
+        );
+        assert!(blobs.get("sha256/00/missing.zip").await.is_err());
+        blobs.ping().await.unwrap();
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_with_the_supported_ones() {
+        let err = Blobs::from_url("ftp://x/y").unwrap_err().to_string();
+        assert!(err.contains("s3://bucket/prefix"), "{err}");
+    }
+}
