@@ -106,6 +106,7 @@ pub async fn launch_with_listener(
         None => None,
     };
     let state = AppState::open(&config).await?;
+    let shutdown = announce(&state, shutdown);
     let addr = listener.local_addr().map_err(Error::Listen)?;
     tracing::info!(
         %addr,
@@ -133,8 +134,22 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let shutdown = announce(&state, shutdown);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(Error::Listen)
+}
+
+/// `shutdown`, then telling the WebSocket streams so they close and let
+/// graceful shutdown finish.
+fn announce(
+    state: &AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = ()> + Send + 'static {
+    let state = state.clone();
+    async move {
+        shutdown.await;
+        state.begin_shutdown();
+    }
 }

@@ -7,7 +7,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rewind_bundle::Limits;
 use rewind_model::{LiveEvent, TokenId, TokenInfo};
 use rewind_store::Store;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
 
 use crate::{ApiError, Error, ServerConfig, blobs::Blobs, metrics::Metrics};
 
@@ -35,6 +35,7 @@ struct Inner {
     metrics: Metrics,
     limiter: DefaultKeyedRateLimiter<TokenId>,
     uploads: Arc<Semaphore>,
+    stopping: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -84,6 +85,7 @@ impl AppState {
                 metrics: Metrics::new(),
                 limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
                 uploads: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
+                stopping: watch::channel(false).0,
             }),
         }
     }
@@ -133,6 +135,20 @@ impl AppState {
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.inner.live.subscribe()
+    }
+
+    /// Tells long-lived connections (the WebSocket streams) that the server
+    /// is stopping, so they close with a reason instead of holding graceful
+    /// shutdown open.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.send_replace(true);
+    }
+
+    /// Resolves once [`AppState::begin_shutdown`] was called (at once if it was).
+    pub async fn stopping(&self) {
+        let mut rx = self.inner.stopping.subscribe();
+        // An error means the sender is gone, which also means stopping.
+        let _ = rx.wait_for(|stopping| *stopping).await;
     }
 
     /// Waits for one of the [`UPLOAD_SLOTS`].

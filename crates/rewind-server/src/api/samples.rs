@@ -207,8 +207,18 @@ async fn serve_agent(state: AppState, caller: Caller, mut socket: WebSocket) {
     let mut conn = AgentConnection::default();
     let name = caller.token.name.clone();
     tracing::debug!(token = %name, "agent stream connected");
+    let stopping = state.clone();
+    let stopping = async move { stopping.stopping().await };
+    tokio::pin!(stopping);
     loop {
-        let text = match socket.recv().await {
+        let received = tokio::select! {
+            () = &mut stopping => {
+                close(&mut socket, super::stream::CLOSE_AWAY, "server shutting down; reconnect").await;
+                break;
+            }
+            r = socket.recv() => r,
+        };
+        let text = match received {
             None | Some(Ok(Message::Close(_))) => break,
             Some(Err(e)) => {
                 // Includes messages over the WebSocket layer's own limit.

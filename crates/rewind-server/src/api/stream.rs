@@ -142,11 +142,13 @@ async fn serve(
     tracing::debug!(token = %who, "live stream client connected");
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The state is not needed beyond this point; holding it would keep the
-    // live channel open after the server let go of it.
-    drop(state);
+    // Only the stop signal is needed beyond this point; holding the state
+    // would keep the live channel open after the server let go of it.
+    let stopping = async move { state.stopping().await };
+    tokio::pin!(stopping);
     let end = loop {
         tokio::select! {
+            () = &mut stopping => break End::Shutdown,
             event = live.recv() => match event {
                 Ok(event) => {
                     let text = match serde_json::to_string(&event) {

@@ -339,3 +339,23 @@ async fn stream_clients_are_told_when_the_server_shuts_down() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_agent_stream_does_not_hold_shutdown_open() {
+    let mut live = Live::start().await;
+    let mut agent = live.connect("/api/v1/agent/stream", &live.device).await;
+    let mut dashboard = live.connect("/api/v1/stream", &live.viewer).await;
+    // Both are connected and idle when the server is asked to stop.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    live.stop.take().unwrap().send(()).unwrap();
+    let (code, reason) = close_frame(&mut agent).await;
+    assert_eq!(code, CloseCode::Away, "{reason}");
+    assert!(reason.contains("shutting down"), "{reason}");
+    let (code, _) = close_frame(&mut dashboard).await;
+    assert_eq!(code, CloseCode::Away);
+    tokio::time::timeout(Duration::from_secs(10), &mut live.server)
+        .await
+        .expect("the server stops although an agent was streaming")
+        .unwrap()
+        .unwrap();
+}
