@@ -7,13 +7,23 @@
 //! `object_store` writes atomically on every backend (the local one writes a
 //! temporary file and renames it), so a crash never leaves half a bundle
 //! under a real key.
+//!
+//! On S3 the credentials need `s3:GetObject`, `s3:PutObject` and
+//! `s3:ListBucket` on the bucket: without `ListBucket` S3 answers 403 instead
+//! of 404 for a missing key, which the content-addressed write relies on, and
+//! readiness lists the prefix.
 
-use std::{path::Path as FsPath, sync::Arc};
+use std::{path::Path as FsPath, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use object_store::{
     ObjectStore, ObjectStoreExt as _, PutPayload, local::LocalFileSystem, path::Path,
 };
+
+/// How long [`Blobs::ping`] waits for the store. `object_store` retries a
+/// refused connection with backoff for minutes; a readiness probe must
+/// answer long before that.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opening or using the blob store failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +37,37 @@ pub enum BlobError {
         /// Why.
         reason: String,
     },
-    /// A read or write failed.
-    #[error("blob store: {0}")]
-    Io(#[from] object_store::Error),
+    /// A read, write or probe failed.
+    #[error("blob store {store}: {source}")]
+    Io {
+        /// Which store ([`Blobs::describe`]).
+        store: String,
+        /// What `object_store` reported.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The store did not answer a readiness probe in time.
+    #[error("blob store {store} did not answer within {} s", after.as_secs())]
+    Timeout {
+        /// Which store ([`Blobs::describe`]).
+        store: String,
+        /// How long the probe waited.
+        after: Duration,
+    },
+}
+
+impl BlobError {
+    /// Whether this is "no blob under that key".
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::Io {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }
+        )
+    }
 }
 
 /// The bundle blob store.
@@ -61,11 +99,27 @@ impl Blobs {
 
     /// Blobs at `url`: `s3://bucket/prefix` (credentials, region and
     /// endpoint from the usual `AWS_*` environment variables, e.g.
-    /// `AWS_ENDPOINT=http://127.0.0.1:9000` for MinIO) or `file:///dir`.
+    /// `AWS_ENDPOINT=http://127.0.0.1:9000` and `AWS_ALLOW_HTTP=true` for
+    /// MinIO) or `file:///dir`.
     ///
     /// # Errors
     /// [`BlobError::Open`] naming the URL and the reason.
     pub fn from_url(raw: &str) -> Result<Self, BlobError> {
+        let options = std::env::vars().filter(|(k, _)| k.starts_with("AWS_"));
+        Self::from_url_with(raw, options)
+    }
+
+    /// Blobs at `url` with explicit `object_store` options instead of the
+    /// environment: `aws_endpoint`, `aws_allow_http`, `aws_region`,
+    /// `aws_access_key_id`, `aws_secret_access_key`… (case-insensitive, so
+    /// `AWS_ENDPOINT` works too; unknown keys are ignored).
+    ///
+    /// # Errors
+    /// [`BlobError::Open`] naming the URL and the reason.
+    pub fn from_url_with(
+        raw: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, BlobError> {
         let open = |reason: String| BlobError::Open {
             url: raw.to_owned(),
             reason,
@@ -77,8 +131,8 @@ impl Blobs {
                 .map_err(|()| open("not a local path".into()))?;
             return Self::local(&dir);
         }
-        let options = std::env::vars()
-            .filter(|(k, _)| k.starts_with("AWS_"))
+        let options = options
+            .into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v));
         let (store, prefix) = object_store::parse_url_opts(&url, options).map_err(|e| {
             open(format!(
@@ -104,6 +158,13 @@ impl Blobs {
             .fold(self.prefix.clone(), |p, part| p.clone().join(part))
     }
 
+    fn io(&self, source: object_store::Error) -> BlobError {
+        BlobError::Io {
+            store: self.describe.clone(),
+            source,
+        }
+    }
+
     /// Stores `bytes` under `key` unless something is there already (keys
     /// are content hashes, so what is there is these bytes).
     ///
@@ -114,28 +175,45 @@ impl Blobs {
         match self.store.head(&path).await {
             Ok(_) => return Ok(()),
             Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(self.io(e)),
         }
-        self.store.put(&path, PutPayload::from_bytes(bytes)).await?;
+        self.store
+            .put(&path, PutPayload::from_bytes(bytes))
+            .await
+            .map_err(|e| self.io(e))?;
         Ok(())
     }
 
     /// Reads the blob under `key`.
     ///
     /// # Errors
-    /// [`BlobError::Io`] (`NotFound` inside when it is missing).
+    /// [`BlobError::Io`] ([`BlobError::is_not_found`] when it is missing).
     pub async fn get(&self, key: &str) -> Result<Bytes, BlobError> {
-        Ok(self.store.get(&self.path(key)).await?.bytes().await?)
+        let found = self
+            .store
+            .get(&self.path(key))
+            .await
+            .map_err(|e| self.io(e))?;
+        found.bytes().await.map_err(|e| self.io(e))
     }
 
-    /// Checks the store answers (for `/readyz`).
+    /// Checks the store answers (for `/readyz`), within [`PING_TIMEOUT`].
+    ///
+    /// Lists the prefix (one level) rather than asking for one key: S3
+    /// answers 404 both for a missing key and for a missing bucket, so a
+    /// probe by key would call a misspelt bucket ready.
     ///
     /// # Errors
-    /// [`BlobError::Io`].
+    /// [`BlobError::Io`], or [`BlobError::Timeout`] when it does not answer.
     pub async fn ping(&self) -> Result<(), BlobError> {
-        match self.store.head(&self.path("readyz-probe")).await {
-            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+        let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);
+        match tokio::time::timeout(PING_TIMEOUT, self.store.list_with_delimiter(prefix)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(self.io(e)),
+            Err(_) => Err(BlobError::Timeout {
+                store: self.describe.clone(),
+                after: PING_TIMEOUT,
+            }),
         }
     }
 
@@ -167,7 +245,8 @@ mod tests {
                 .join(format!("{sha}.zip"))
                 .is_file()
         );
-        assert!(blobs.get("sha256/00/missing.zip").await.is_err());
+        let missing = blobs.get("sha256/00/missing.zip").await.unwrap_err();
+        assert!(missing.is_not_found(), "{missing}");
         blobs.ping().await.unwrap();
     }
 

@@ -9,6 +9,7 @@ mod devices;
 mod ingest;
 mod lifecycle;
 mod read;
+mod s3;
 mod samples;
 mod session;
 mod shutdown;
