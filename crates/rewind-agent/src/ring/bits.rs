@@ -7,32 +7,38 @@
 //! only; `pco` compresses whole chunks at once, with no per-sample append.
 //! The bit I/O itself is these hundred lines.
 
-/// Appends bits, most significant first, into whole `u64` words plus a
-/// partly filled `tail` word.
+/// Appends bits, most significant first, into `u64` words.
+///
+/// A write is branch-free: it ORs the head of the code into the word that
+/// holds the next bit and stores the rest (zeros, when the code ends inside
+/// that word) into the word after it. So every allocated word is in use
+/// (`words.len()` is the capacity) and zero past the bits written, and the
+/// word after the one holding the next bit must exist: the only check on
+/// the path is that bounds check, which fails only when the stream needs
+/// more room ([`Self::reserve_ahead`] gives it that room off the push path).
 #[derive(Debug)]
 pub(super) struct BitWriter {
+    /// The bits written, then zeros up to the capacity.
     words: Vec<u64>,
-    /// The bits not yet in `words`, left-aligned (the first at bit 63).
-    tail: u64,
-    /// How many bits of `tail` are used, `0..64`.
-    used: u32,
-    /// Words added to the capacity when full: small steps keep the unused
-    /// capacity small, which is what the ring is about.
+    /// How many bits are written.
+    pos: usize,
+    /// Words added to the room when full: small steps keep the unused room
+    /// small, which is what the ring is about.
     step: usize,
-    /// `words.len()` at the last [`Self::reserve_ahead`].
+    /// [`Self::full_words`] at the last [`Self::reserve_ahead`].
     mark: usize,
 }
 
 impl BitWriter {
     /// An empty writer for a stream expected to take about `words` words:
-    /// it starts with room for all of them plus one, so a push rarely
-    /// reallocates (growth inside a block was the tail of push latency), and
-    /// grows by quarters when a block comes out larger than the last.
+    /// it starts with room for all of them plus the one a write may spill
+    /// into, so a push rarely grows it (growth inside a block was the tail
+    /// of push latency), and grows by quarters when a block comes out larger
+    /// than the last.
     pub(super) fn with_expected(words: usize) -> Self {
         Self {
-            words: Vec::with_capacity(words + 1),
-            tail: 0,
-            used: 0,
+            words: vec![0; words + 1],
+            pos: 0,
             step: (words / 4).max(2),
             mark: 0,
         }
@@ -44,74 +50,88 @@ impl BitWriter {
     pub(super) fn with_room_for_a_quarter(words: usize) -> Self {
         let step = (words / 4).max(2);
         Self {
-            words: Vec::with_capacity(step + 2),
-            tail: 0,
-            used: 0,
+            words: vec![0; step + 2],
+            pos: 0,
             step,
             mark: 0,
         }
     }
 
-    /// Makes room, if there is not, for twice the words written since the
+    /// Makes room, if there is not, for twice the words completed since the
     /// last call (and at least one), so that pushes coming at the same pace
-    /// until the next call do not reallocate. Called off the push path, by
-    /// the ring's maintenance.
+    /// until the next call do not grow the stream. Called off the push path,
+    /// by the ring's maintenance.
     pub(super) fn reserve_ahead(&mut self) {
-        let len = self.words.len();
-        let want = 2 * len.saturating_sub(self.mark) + 1;
-        self.mark = len;
-        if self.words.capacity() - len < want {
-            self.words.reserve_exact(want.max(self.step));
+        let full = self.full_words();
+        let want = 2 * full.saturating_sub(self.mark) + 1;
+        self.mark = full;
+        // Words that can still be completed: all but the spill word.
+        let room = self.words.len().saturating_sub(full + 1);
+        if room < want {
+            self.grow(want.max(self.step) - room);
         }
     }
 
-    #[inline]
-    fn push_word(&mut self, word: u64) {
-        if self.words.len() == self.words.capacity() {
-            self.words.reserve_exact(self.step);
-        }
-        self.words.push(word);
+    /// Adds `extra` zero words of room.
+    fn grow(&mut self, extra: usize) {
+        self.words.reserve_exact(extra);
+        self.words.resize(self.words.len() + extra, 0);
     }
 
-    /// Whole words written so far (the partly filled tail not included).
+    /// Whole words written so far (the partly filled last one not included).
     pub(super) fn full_words(&self) -> usize {
-        self.words.len()
+        self.pos / 64
     }
 
     /// Appends the low `n` bits of `value` (`n` in `0..=64`; higher bits of
     /// `value` are ignored).
-    #[inline]
+    #[cfg(test)]
     pub(super) fn write(&mut self, value: u64, n: u32) {
-        if n == 0 {
-            return;
-        }
-        let v = if n == 64 {
-            value
-        } else {
-            value & ((1 << n) - 1)
-        };
-        let free = 64 - self.used;
-        if n < free {
-            self.tail |= v << (free - n);
-            self.used += n;
-        } else {
-            // `free` is 1..=64 and `n <= 64`, so `n - free <= 63`.
-            let rest = n - free;
-            self.push_word(self.tail | (v >> rest));
-            self.tail = if rest == 0 { 0 } else { v << (64 - rest) };
-            self.used = rest;
+        match n {
+            0 => {}
+            64 => self.put(value, 64),
+            _ => self.put(value & ((1 << n) - 1), n),
         }
     }
 
+    /// Appends `code`, `n` bits long: `n` in `1..=64` and `code < 2^n`, as
+    /// the codecs build their codes (the hot path: no branch on `n`).
+    #[inline(always)]
+    pub(super) fn put(&mut self, code: u64, n: u32) {
+        debug_assert!((1..=64).contains(&n) && (n == 64 || code >> n == 0));
+        let (index, offset) = (self.pos / 64, (self.pos % 64) as u32);
+        // Left-aligned: `n >= 1`, so the shift is at most 63.
+        let code_high = code << (64 - n);
+        if let Some([word, spill]) = self.words.get_mut(index..index + 2) {
+            *word |= code_high >> offset;
+            // `code_high << (64 - offset)`, which is 0 when `offset == 0`.
+            *spill = (code_high << 1) << (63 - offset);
+            self.pos += n as usize;
+        } else {
+            self.grow_then_put(code, n);
+        }
+    }
+
+    /// [`Self::put`] into a stream that is out of room: grows it first.
+    #[cold]
+    #[inline(never)]
+    fn grow_then_put(&mut self, code: u64, n: u32) {
+        let need = (self.full_words() + 2).saturating_sub(self.words.len());
+        self.grow(need.max(self.step));
+        self.put(code, n);
+    }
+
     /// Appends one bit.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn write_bit(&mut self, bit: bool) {
-        self.write(u64::from(bit), 1);
+        self.put(u64::from(bit), 1);
     }
 
     /// A reader over everything written so far.
     pub(super) fn reader(&self) -> BitReader<'_> {
-        BitReader::new(&self.words, self.tail)
+        let full = self.full_words();
+        let words = self.words.get(..full).unwrap_or(&self.words);
+        BitReader::new(words, self.words.get(full).copied().unwrap_or(0))
     }
 
     /// Heap bytes held (capacity, not length: that is what is allocated).
@@ -119,13 +139,10 @@ impl BitWriter {
         self.words.capacity() * size_of::<u64>()
     }
 
-    /// The finished stream as exactly-sized words (the tail word included
+    /// The finished stream as exactly-sized words (the last word included
     /// when it holds any bit).
     pub(super) fn finish(mut self) -> Box<[u64]> {
-        if self.used > 0 {
-            self.words.reserve_exact(1);
-            self.words.push(self.tail);
-        }
+        self.words.truncate(self.pos.div_ceil(64));
         self.words.into_boxed_slice()
     }
 }
@@ -243,6 +260,41 @@ mod tests {
         }
         let words = w.finish();
         check(BitReader::new(&words, 0));
+    }
+
+    #[test]
+    fn grows_from_any_room_and_finishes_exactly_sized() {
+        // Codes of 1..=64 bits, from the smallest room, with and without
+        // maintenance's reservations between them.
+        for reserving in [false, true] {
+            let mut w = BitWriter::with_room_for_a_quarter(0);
+            let mut expected = Vec::new();
+            let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+            for i in 0..2_000u32 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let n = 1 + (x % 64) as u32;
+                let code = if n == 64 { x } else { x >> (64 - n) };
+                w.put(code, n);
+                expected.push((code, n));
+                if reserving && i % 7 == 0 {
+                    w.reserve_ahead();
+                }
+                assert_eq!(w.heap_bytes(), w.words.len() * 8, "all the room is usable");
+            }
+            let bits: usize = expected.iter().map(|&(_, n)| n as usize).sum();
+            let mut r = w.reader();
+            for &(code, n) in &expected {
+                assert_eq!(r.read(n), code);
+            }
+            let words = w.finish();
+            assert_eq!(words.len(), bits.div_ceil(64));
+            let mut r = BitReader::new(&words, 0);
+            for &(code, n) in &expected {
+                assert_eq!(r.read(n), code);
+            }
+        }
     }
 
     #[test]

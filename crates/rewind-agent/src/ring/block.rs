@@ -104,16 +104,34 @@ impl OpenBlock {
 
     /// Appends a sample of its time slot, no older than the last one; the
     /// caller starts a new block first when the slot changes.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn push(&mut self, sample: Sample) {
-        let bits = sample.value.to_bits();
         if self.times.len() == 0 {
-            self.values.write(bits, 64);
-            self.codec = ValueCodec::starting_at(bits);
+            self.push_first(sample);
         } else {
-            self.codec.encode(bits, &mut self.values);
+            self.push_next(sample);
         }
-        self.times.push(sample.ts.as_unix_nanos());
+    }
+
+    /// Appends the first sample of an empty block: value and timestamp raw.
+    pub(super) fn push_first(&mut self, sample: Sample) {
+        let bits = sample.value.to_bits();
+        self.values.put(bits, 64);
+        self.codec = ValueCodec::starting_at(bits);
+        self.times.push_first(sample.ts.as_unix_nanos());
+    }
+
+    /// Appends a sample to a block that is not empty: [`Self::push`]'s hot
+    /// path, which the ring takes as its open block is never empty.
+    #[inline(always)]
+    pub(super) fn push_next(&mut self, sample: Sample) {
+        self.codec.encode(sample.value.to_bits(), &mut self.values);
+        self.times.push_next(sample.ts.as_unix_nanos());
+    }
+
+    /// The time slot of its samples and its last instant.
+    pub(super) fn slot(&self) -> (i64, i64) {
+        (self.slot, self.slot_last)
     }
 
     /// The last instant of its time slot.

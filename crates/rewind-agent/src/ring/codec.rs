@@ -41,11 +41,14 @@ fn width_for(z: u64) -> usize {
         .map_or(WIDTHS.len() - 1, |&i| usize::from(i))
 }
 
+#[inline]
 fn width(index: usize) -> u32 {
-    WIDTHS.get(index).copied().unwrap_or(64)
+    // An index is 4 bits, so this never wraps: it only spares a bounds check.
+    WIDTHS[index % WIDTHS.len()]
 }
 
 /// Zigzag: small magnitudes of either sign become small unsigned numbers.
+#[inline]
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)).cast_unsigned()
 }
@@ -86,20 +89,31 @@ impl TimeCodec {
     }
 
     /// Appends `ts`, which the caller guarantees is `>=` the previous one.
+    ///
+    /// One write but for 64-bit payloads. Both codes are computed and one
+    /// kept (the compiler chooses between a branch and a select: forcing
+    /// selects with `select_unpredictable` measured slower on `bench agent`).
     #[inline]
     pub(super) fn encode(&mut self, ts: i64, w: &mut BitWriter) {
         let delta = ts.wrapping_sub(self.prev);
         let z = zigzag(delta.wrapping_sub(self.delta));
         (self.prev, self.delta) = (ts, delta);
         let (current, needed) = (usize::from(self.width), width_for(z));
+        let (current_bits, needed_bits) = (width(current), width(needed));
         // Staying costs `1 + width(current)`, switching `1 + 4 + width(needed)`.
-        if needed <= current && width(current) <= width(needed) + INDEX_BITS {
-            write_code(w, 0, 1, z, width(current));
+        let stay = (needed <= current) & (current_bits <= needed_bits + INDEX_BITS);
+        let (prefix, prefix_len, bits, index) = if stay {
+            (0, 1, current_bits, current)
         } else {
-            let prefix = (1 << INDEX_BITS) | needed as u64;
-            write_code(w, prefix, 1 + INDEX_BITS, z, width(needed));
-            self.width = needed as u8;
-        }
+            (
+                (1 << INDEX_BITS) | needed as u64,
+                1 + INDEX_BITS,
+                needed_bits,
+                needed,
+            )
+        };
+        self.width = index as u8;
+        write_code(w, prefix, prefix_len, z, bits);
     }
 
     /// Reads the next timestamp: one 64-bit peek holds the whole code but
@@ -131,15 +145,18 @@ impl TimeCodec {
     }
 }
 
-/// Writes `prefix` (`prefix_len` bits) then `z` (`bits` bits), in one
-/// write when they fit a word.
-#[inline]
+/// Writes `prefix` (`prefix_len` bits, at least one, `prefix <
+/// 2^prefix_len`) then `z` (`bits` bits, `z < 2^bits`), in one write when
+/// they fit a word.
+#[inline(always)]
 fn write_code(w: &mut BitWriter, prefix: u64, prefix_len: u32, z: u64, bits: u32) {
     if prefix_len + bits <= 64 {
-        w.write((prefix << bits) | z, prefix_len + bits);
+        // `bits < 64` here; `z` is 0 when `bits` is.
+        w.put((prefix << bits) | z, prefix_len + bits);
     } else {
-        w.write(prefix, prefix_len);
-        w.write(z, bits);
+        // `bits > 64 - prefix_len >= 51` here, so both writes are non-empty.
+        w.put(prefix, prefix_len);
+        w.put(z, bits);
     }
 }
 
@@ -168,33 +185,41 @@ impl ValueCodec {
     /// `0`: same as before; `10` + meaningful bits: the XOR fits the previous
     /// window; `11` + 5 bits leading zeros + 6 bits length + the bits: a new
     /// window.
+    ///
+    /// One write but for codes longer than a word (a window of 63 or 64
+    /// bits, a new one of 52 or more). The three codes are computed and one
+    /// kept (as for timestamps, forcing selects measured slower).
     #[inline]
     pub(super) fn encode(&mut self, bits: u64, w: &mut BitWriter) {
         let xor = bits ^ self.prev;
         self.prev = bits;
-        if xor == 0 {
-            w.write_bit(false);
-            return;
-        }
-        // Both counts are below 64 as `xor != 0`; leading is capped to fit 5 bits.
-        let lead = xor.leading_zeros().min(31) as u8;
-        let trail = xor.trailing_zeros() as u8;
-        let len = 64 - u32::from(lead) - u32::from(trail);
-        let window_len = 64 - u32::from(self.lead) - u32::from(self.trail);
+        let same = xor == 0;
+        // Leading is capped to fit 5 bits. Both are below 64 when `xor != 0`
+        // (when it is 0 they are unused, and kept in range).
+        let lead = xor.leading_zeros().min(31);
+        let trail = xor.trailing_zeros() % 64;
+        let len = 64 - lead - trail;
+        let (old_lead, old_trail) = (u32::from(self.lead), u32::from(self.trail));
+        let window_len = 64 - old_lead - old_trail;
         // Unlike the paper, a new window is also written when the old one
         // fits but is wider by more than the 11 bits a new one costs:
         // otherwise one full-mantissa XOR would make every later one cost
         // 50+ bits.
-        if lead >= self.lead && trail >= self.trail && window_len <= len + 11 {
-            w.write(0b10, 2);
-            w.write(xor >> self.trail, window_len);
-            return;
-        }
-        (self.lead, self.trail) = (lead, trail);
-        w.write(0b11, 2);
-        w.write(u64::from(lead), 5);
-        w.write(u64::from(len), 6); // 64 is written as 0
-        w.write(xor >> trail, len);
+        let fits = (lead >= old_lead) & (trail >= old_trail) & (window_len <= len + 11);
+        // `11`, lead (5 bits), len (6 bits, 64 written as 0).
+        let header = (0b11 << 11) | u64::from(lead << 6) | u64::from(len % 64);
+        // `xor >> old_trail` fits `window_len` bits when `fits`, as `lead >= old_lead`.
+        let (prefix, prefix_len, payload, payload_len) = if same {
+            (0, 1, 0, 0)
+        } else if fits {
+            (0b10, 2, xor >> old_trail, window_len)
+        } else {
+            (header, 13, xor >> trail, len)
+        };
+        let new_window = !same & !fits;
+        self.lead = if new_window { lead as u8 } else { self.lead };
+        self.trail = if new_window { trail as u8 } else { self.trail };
+        write_code(w, prefix, prefix_len, payload, payload_len);
     }
 
     /// Reads the next value's bits.

@@ -57,6 +57,13 @@ impl Retention {
         (ts.div_euclid(self.slot), ts.saturating_add(rest))
     }
 
+    /// The time slot after `(slot, last)` and its last instant, as
+    /// [`Self::slot_of`] gives them for any instant of it (but for the ends
+    /// of time, where the caller finds no instant later than `last`).
+    fn slot_after(self, (slot, last): (i64, i64)) -> (i64, i64) {
+        (slot.wrapping_add(1), last.saturating_add(self.slot))
+    }
+
     /// The oldest timestamp still inside the window when `newest` is held.
     fn cutoff(self, newest: i64) -> i64 {
         newest.saturating_sub(self.window)
@@ -128,7 +135,7 @@ impl SeriesRing {
         let mut open = OpenBlock::with_expected(8, 4);
         let (slot, last) = keep.slot_of(first.ts.as_unix_nanos());
         open.start_slot(slot, last);
-        open.push(first);
+        open.push_first(first);
         let edge = open.column().start();
         Self {
             unit,
@@ -148,35 +155,46 @@ impl SeriesRing {
     /// Appends `sample` unless it is older than the newest one held, in a
     /// new block when its slot is a later one. The samples it pushes out of
     /// the window stay held, invisible, until maintenance.
-    #[inline]
+    #[inline(always)]
     pub(super) fn push(&mut self, sample: Sample, keep: Retention, shared: &mut SharedTimes) {
         let ts = sample.ts.as_unix_nanos();
         if ts < self.newest() {
             return;
         }
         if ts > self.open.slot_last() || self.open.len() >= MAX_BLOCK_SAMPLES {
-            self.rotate(ts, keep, shared);
+            self.rotate(sample, keep, shared);
+            return;
         }
-        self.open.push(sample);
+        self.open.push_next(sample);
     }
 
-    /// Queues the full open block and opens the spare for the slot of `ts`:
-    /// a swap, when maintenance prepared it.
+    /// Queues the full open block, opens the spare for the slot of `sample`
+    /// and pushes it there: a swap, when maintenance prepared the spare
+    /// (for the next slot, so that no division is left either).
     #[cold]
-    fn rotate(&mut self, ts: i64, keep: Retention, shared: &mut SharedTimes) {
+    #[inline(never)]
+    fn rotate(&mut self, sample: Sample, keep: Retention, shared: &mut SharedTimes) {
         if self.queued.is_some() {
             self.overdue(keep, shared);
         }
-        let full = match self.spare.take() {
+        let ts = sample.ts.as_unix_nanos();
+        let (_, full_last) = self.open.slot();
+        let (full, prepared) = match self.spare.take() {
             Some(mut spare) => {
                 std::mem::swap(&mut self.open, &mut spare);
-                spare
+                (spare, true)
             }
-            None => self.unprepared(),
+            None => (self.unprepared(), false),
         };
         self.queued = Some(full);
-        let (slot, last) = keep.slot_of(ts);
-        self.open.start_slot(slot, last);
+        // A prepared spare is set for the slot after the full block's: right
+        // unless this push skipped slots or the block was cut by count.
+        let (_, spare_last) = self.open.slot();
+        if !(prepared && ts > full_last && ts <= spare_last) {
+            let (slot, last) = keep.slot_of(ts);
+            self.open.start_slot(slot, last);
+        }
+        self.open.push_first(sample);
     }
 
     /// Maintenance that did not come before the next block: moves the edge,
@@ -273,7 +291,10 @@ impl SeriesRing {
         if self.spare.is_none() && self.next_push_may_rotate(period) {
             let (time_words, value_words) =
                 self.sealed.back().map_or(self.open.words(), Block::words);
-            self.spare = Some(Box::new(OpenBlock::spare(time_words, value_words)));
+            let mut spare = OpenBlock::spare(time_words, value_words);
+            let (slot, last) = keep.slot_after(self.open.slot());
+            spare.start_slot(slot, last);
+            self.spare = Some(Box::new(spare));
         }
     }
 
@@ -366,5 +387,26 @@ impl SeriesRing {
     #[cfg(test)]
     pub(super) fn time_blocks(&self) -> impl Iterator<Item = &Arc<TimeBlock>> {
         self.sealed.iter().map(Block::times)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slot_after_is_the_one_any_of_its_instants_is_in() {
+        for window in [1, 5, 6, 7, 60_000_000_000, i64::MAX] {
+            let keep = Retention::new(window);
+            for ts in [i64::MIN, -13, -1, 0, 1, 17, 1_795_428_000_123_456_789] {
+                let (slot, last) = keep.slot_of(ts);
+                assert_eq!(keep.slot_of(last), (slot, last), "{window} {ts}");
+                if last < i64::MAX {
+                    let after = keep.slot_after((slot, last));
+                    assert_eq!(keep.slot_of(last + 1), after, "{window} {ts}");
+                    assert_eq!(keep.slot_of(after.1), after, "{window} {ts}");
+                }
+            }
+        }
     }
 }

@@ -70,15 +70,20 @@ impl TimeWriter {
         }
     }
 
-    /// Appends `ts`, no older than the last one (the caller checks).
+    /// Sets the first timestamp of an empty column.
+    pub(super) fn push_first(&mut self, ts: i64) {
+        debug_assert_eq!(self.count, 0);
+        self.first = ts;
+        self.codec = TimeCodec::starting_at(ts);
+        self.count = 1;
+    }
+
+    /// Appends `ts` to a column that is not empty, no older than the last
+    /// timestamp (the caller checks).
     #[inline]
-    pub(super) fn push(&mut self, ts: i64) {
-        if self.count == 0 {
-            self.first = ts;
-            self.codec = TimeCodec::starting_at(ts);
-        } else {
-            self.codec.encode(ts, &mut self.w);
-        }
+    pub(super) fn push_next(&mut self, ts: i64) {
+        debug_assert!(self.count > 0);
+        self.codec.encode(ts, &mut self.w);
         self.count += 1;
     }
 
