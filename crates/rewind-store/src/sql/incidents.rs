@@ -2,7 +2,7 @@
 //! one bundle.
 
 macro_rules! incident_methods {
-    ($store:ident, $db:ty) => {
+    ($store:ident, $db:ty, $like:literal) => {
         impl $store {
             /// How often an ingest that lost a race (a concurrent open of the
             /// same fingerprint, a concurrent upload of the same bundle) is
@@ -187,11 +187,13 @@ macro_rules! incident_methods {
                 }
                 if let Some(text) = &filter.text {
                     let pattern = contains_pattern(text);
-                    qb.push(" AND (LOWER(rule) LIKE LOWER(")
+                    // `$like` is ASCII case-insensitive on SQLite (its LIKE) and
+                    // case-insensitive on PostgreSQL (ILIKE); no LOWER() per row.
+                    qb.push(concat!(" AND (rule ", $like, " "))
                         .push_bind(pattern.clone())
-                        .push(") ESCAPE '\\' OR LOWER(summary) LIKE LOWER(")
+                        .push(concat!(" ESCAPE '\\' OR summary ", $like, " "))
                         .push_bind(pattern)
-                        .push(") ESCAPE '\\')");
+                        .push(" ESCAPE '\\')");
                 }
                 if let Some(after) = filter.after {
                     // `<=` first so the time index bounds the scan.

@@ -12,6 +12,9 @@
 //! `BEGIN IMMEDIATE` (it takes the write lock up front, waiting up to the
 //! pool's busy timeout); PostgreSQL uses plain `BEGIN` (read committed) and
 //! row-level compare-and-set updates.
+//!
+//! The one other difference is the case-insensitive match of the text
+//! filter: SQLite's `LIKE` (ASCII case-insensitive) and PostgreSQL's `ILIKE`.
 
 mod deploys;
 mod devices;
@@ -21,7 +24,7 @@ pub(crate) mod rows;
 mod tokens;
 
 macro_rules! impl_store {
-    ($store:ident, $db:ty, $pool:ty, $backend:literal, $begin:literal) => {
+    ($store:ident, $db:ty, $pool:ty, $backend:literal, $begin:literal, $like:literal) => {
         /// A [`crate::Store`] on this dialect.
         #[derive(Debug, Clone)]
         pub struct $store {
@@ -58,7 +61,7 @@ macro_rules! impl_store {
             }
         }
 
-        $crate::sql::incidents::incident_methods!($store, $db);
+        $crate::sql::incidents::incident_methods!($store, $db, $like);
         $crate::sql::lifecycle::lifecycle_methods!($store, $db);
         $crate::sql::tokens::token_methods!($store, $db);
         $crate::sql::devices::device_methods!($store, $db);
@@ -225,12 +228,14 @@ impl_store!(
     sqlx::Sqlite,
     sqlx::SqlitePool,
     "sqlite",
-    "BEGIN IMMEDIATE"
+    "BEGIN IMMEDIATE",
+    "LIKE"
 );
 impl_store!(
     PostgresStore,
     sqlx::Postgres,
     sqlx::PgPool,
     "postgres",
-    "BEGIN"
+    "BEGIN",
+    "ILIKE"
 );
