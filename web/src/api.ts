@@ -4,7 +4,7 @@
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const STATUSES = ['open', 'acknowledged', 'investigating', 'resolved', 'closed'] as const;
+export const STATUSES = ['open', 'acknowledged', 'mitigated', 'resolved'] as const;
 export type IncidentStatus = (typeof STATUSES)[number];
 
 /** RFC 3339 text, up to nanosecond precision. Parse with `parseTimestamp`. */
@@ -24,15 +24,27 @@ export interface IncidentSummary {
   severity: Severity;
   status: IncidentStatus;
   summary: string;
+  /** Groups repeated triggers: rule + device + the rule's labels, hashed. */
+  fingerprint: string;
+  /** Bundles (triggers) that joined this incident, the first included. */
+  occurrences: number;
+  fleet?: string;
+  service?: string;
   triggered_at: Timestamp;
+  last_triggered_at: Timestamp;
   window: TimeRange;
   received_at: Timestamp;
+  updated_at: Timestamp;
   bundle_bytes: number;
+  /** The resolved incident this one reopens. */
+  reopened_from?: string;
 }
 
 export interface IncidentList {
   /** Newest first. */
   incidents: IncidentSummary[];
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  next_cursor?: string;
 }
 
 /** The comparison a rule makes, with its limit (the rules file's shape). */

@@ -142,7 +142,7 @@ pub enum LiveEvent {
         /// The deploy.
         deploy: crate::Deploy,
     },
-    /// A device registered, uploaded or streamed.
+    /// A device registered (or registered again with a new identity).
     Device {
         /// The device as it is now.
         device: crate::Device,

@@ -37,7 +37,8 @@ use crate::{ApiError, AppState, auth::Viewer};
     info(
         title = "Rewind server API",
         description = "Incidents, bundles, deploys, devices and tokens. Every route but \
-                       /healthz and /readyz needs `Authorization: Bearer rwd_…`; the scope \
+                       /healthz, /readyz and the sign-in POST /api/v1/session needs \
+                       `Authorization: Bearer rwd_…`; the scope \
                        listed under each operation's security is the least role it needs \
                        (`device` means a device token for the device concerned, or an admin).",
         license(name = "MIT OR Apache-2.0")

@@ -3,8 +3,10 @@
 //!
 //! Handlers say what they need by taking one of the extractors [`Viewer`],
 //! [`Responder`], [`Admin`] or [`Ingest`]; a handler without one is public,
-//! and only `/healthz` and `/readyz` are (a test walks the OpenAPI document
-//! and checks every other route refuses a missing or too weak token).
+//! and only `/healthz`, `/readyz` and the sign-in `POST /api/v1/session`
+//! (which takes its token in the body) are (a test walks the OpenAPI
+//! document and checks every other route refuses a missing or too weak
+//! token).
 //!
 //! Secrets look like `rwd_` + 40 hex characters. Only their SHA-256 is
 //! stored: a plain hash is enough because the secret carries 160 random bits

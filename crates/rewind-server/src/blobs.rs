@@ -89,7 +89,10 @@ impl Blobs {
             reason,
         };
         fs_err::create_dir_all(dir).map_err(|e| open(e.to_string()))?;
-        let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| open(e.to_string()))?;
+        let store = LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| open(e.to_string()))?
+            // A stored incident must never point at a file a power cut lost.
+            .with_fsync(true);
         Ok(Self {
             store: Arc::new(store),
             prefix: Path::default(),
@@ -130,6 +133,16 @@ impl Blobs {
                 .to_file_path()
                 .map_err(|()| open("not a local path".into()))?;
             return Self::local(&dir);
+        }
+        if !matches!(url.scheme(), "s3" | "s3a") {
+            // object_store also opens memory://, http:// and others; none of
+            // them keeps bundles the way a server needs (memory:// would lose
+            // every bundle on restart), so only S3 is accepted.
+            return Err(open(format!(
+                "the `{}` scheme is not supported: use s3://bucket/prefix (with AWS_* \
+                 variables) or file:///dir",
+                url.scheme()
+            )));
         }
         let options = options
             .into_iter()
@@ -252,7 +265,9 @@ mod tests {
 
     #[test]
     fn unknown_schemes_are_refused_with_the_supported_ones() {
-        let err = Blobs::from_url("ftp://x/y").unwrap_err().to_string();
-        assert!(err.contains("s3://bucket/prefix"), "{err}");
+        for url in ["ftp://x/y", "memory://", "http://example.com/b"] {
+            let err = Blobs::from_url(url).unwrap_err().to_string();
+            assert!(err.contains("s3://bucket/prefix"), "{url}: {err}");
+        }
     }
 }

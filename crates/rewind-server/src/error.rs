@@ -138,12 +138,20 @@ impl IntoResponse for ApiError {
 impl From<rewind_store::Error> for ApiError {
     fn from(e: rewind_store::Error) -> Self {
         match e {
-            rewind_store::Error::NotFound { what } => Self::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found"),
-            )
-            .hint("check the id; GET /api/v1/incidents lists incidents"),
+            rewind_store::Error::NotFound { what } => {
+                let hint = match what.split(' ').next() {
+                    Some("deploy") => "check the id; GET /api/v1/deploys lists deploys",
+                    Some("device") => "check the id; GET /api/v1/devices lists devices",
+                    Some("token") => "check the id; GET /api/v1/tokens lists tokens",
+                    _ => "check the id; GET /api/v1/incidents lists incidents",
+                };
+                Self::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("{what} not found"),
+                )
+                .hint(hint)
+            }
             rewind_store::Error::Conflict { constraint } => Self::new(
                 StatusCode::CONFLICT,
                 "conflict",

@@ -42,16 +42,11 @@ pub(crate) async fn gather(state: &AppState, id: IncidentId) -> Result<IncidentE
             _ => None,
         })
         .collect();
-    let mut deploys = Vec::new();
-    if !linked.is_empty() {
-        let all = state
-            .store()
-            .list_deploys(&rewind_store::DeployFilter {
-                limit: 10_000,
-                ..Default::default()
-            })
-            .await?;
-        deploys = all.into_iter().filter(|d| linked.contains(&d.id)).collect();
+    let mut deploys = Vec::with_capacity(linked.len());
+    for id in linked {
+        if !deploys.iter().any(|d: &Deploy| d.id == id) {
+            deploys.push(state.store().get_deploy(id).await?);
+        }
     }
     Ok(IncidentExport {
         export_version: 1,

@@ -165,7 +165,11 @@ async fn ingest_inner(state: &AppState, caller: &Caller, body: Body) -> Result<I
         actor: caller.actor(),
     };
     let ingested = state.store().ingest(&new).await?;
-    state.store().touch_device(&new.device_id, now).await?;
+    // The incident is stored: a failure to mark the device seen is logged,
+    // never answered as a failed upload (the agent would retry for nothing).
+    if let Err(e) = state.store().touch_device(&new.device_id, now).await {
+        tracing::warn!(error = %e, device = %new.device_id, "cannot mark the device seen");
+    }
     let metrics = state.metrics();
     metrics.bundle_bytes.inc_by(new.bytes);
     metrics

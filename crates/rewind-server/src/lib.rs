@@ -39,7 +39,10 @@ pub use config::{ServerConfig, TlsFiles};
 pub use error::{ApiError, Error};
 pub use state::AppState;
 
-use std::{future::Future, time::Instant};
+use std::{
+    future::{Future, IntoFuture as _},
+    time::Instant,
+};
 
 use axum::{
     Router,
@@ -117,10 +120,7 @@ pub async fn launch_with_listener(
     );
     match tls {
         Some(tls) => tls::serve(listener, tls, router(state), shutdown).await,
-        None => axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Listen),
+        None => serve_plain(state, listener, shutdown).await,
     }
 }
 
@@ -135,10 +135,33 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let shutdown = announce(&state, shutdown);
-    axum::serve(listener, router(state))
+    serve_plain(state, listener, shutdown).await
+}
+
+/// Plain HTTP with graceful shutdown bounded by [`tls::SHUTDOWN_GRACE`], as
+/// the TLS path is: a client that never finishes cannot hold the server.
+async fn serve_plain(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let stopping = state.clone();
+    let serving = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Listen)
+        .into_future();
+    tokio::select! {
+        done = serving => done.map_err(Error::Listen),
+        () = async {
+            stopping.stopping().await;
+            tokio::time::sleep(tls::SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!(
+                grace_secs = tls::SHUTDOWN_GRACE.as_secs(),
+                "requests still in flight after the shutdown grace period; stopping anyway"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// `shutdown`, then telling the WebSocket streams so they close and let

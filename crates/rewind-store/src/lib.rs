@@ -128,6 +128,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deploys matching `filter`, newest first.
     async fn list_deploys(&self, filter: &DeployFilter) -> Result<Vec<Deploy>>;
 
+    /// One deploy.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`].
+    async fn get_deploy(&self, id: rewind_model::DeployId) -> Result<Deploy>;
+
     // ---- devices ---------------------------------------------------------
 
     /// Registers a device or updates what it reported; `last_seen_at = at`.

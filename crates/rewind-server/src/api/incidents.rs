@@ -300,11 +300,7 @@ async fn note(
         .store()
         .add_note(id, &caller.actor(), &text, Timestamp::now())
         .await?;
-    let summary = state.store().get_incident(id).await?.summary;
-    state.publish(rewind_model::LiveEvent::Incident {
-        incident: summary,
-        entry: entry.clone(),
-    });
+    publish_entry(&state, id, &entry).await;
     Ok((StatusCode::CREATED, Json(entry)))
 }
 
@@ -333,10 +329,56 @@ async fn reopen(
     let id: IncidentId = parse_id(&id)?;
     let req = json_body(body)?;
     let reason = checked_text("reason", req.reason)?;
-    let summary = state
+    let summary = match state
         .store()
         .reopen(id, &caller.actor(), reason.as_deref(), Timestamp::now())
-        .await?;
+        .await
+    {
+        Ok(summary) => summary,
+        Err(rewind_store::Error::InvalidTransition { from, .. }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_resolved",
+                format!("only a resolved incident can be reopened; this one is {from}"),
+            )
+            .hint("it is still active: work it with …/transitions and …/notes"));
+        }
+        Err(rewind_store::Error::Conflict { .. }) => {
+            let record = state.store().get_incident(id).await?;
+            let active = state
+                .store()
+                .list_incidents(&IncidentFilter {
+                    statuses: vec![
+                        IncidentStatus::Open,
+                        IncidentStatus::Acknowledged,
+                        IncidentStatus::Mitigated,
+                    ],
+                    device_id: Some(record.summary.device_id.clone()),
+                    rule: Some(record.summary.rule.clone()),
+                    limit: 1000,
+                    ..IncidentFilter::default()
+                })
+                .await?
+                .incidents
+                .into_iter()
+                .find(|i| i.fingerprint == record.summary.fingerprint);
+            let mut err = ApiError::new(
+                StatusCode::CONFLICT,
+                "already_active",
+                "the same rule on the same device already has an active incident",
+            );
+            if let Some(active) = active {
+                err = err
+                    .hint(format!(
+                        "work incident {} instead: /api/v1/incidents/{}",
+                        active.id, active.id
+                    ))
+                    .details(serde_json::json!({ "active": active.id }));
+            }
+            return Err(err);
+        }
+        Err(e) => return Err(e.into()),
+    };
     ingest::publish_latest(&state, &summary).await;
     let location = format!("/api/v1/incidents/{}", summary.id);
     Ok((
@@ -345,6 +387,18 @@ async fn reopen(
         Json(summary),
     )
         .into_response())
+}
+
+/// Publishes a committed timeline entry with its incident, best effort: the
+/// change is stored, so a failed re-read only costs the live update.
+async fn publish_entry(state: &AppState, id: IncidentId, entry: &TimelineEntry) {
+    match state.store().get_incident(id).await {
+        Ok(record) => state.publish(rewind_model::LiveEvent::Incident {
+            incident: record.summary,
+            entry: entry.clone(),
+        }),
+        Err(e) => tracing::warn!(error = %e, incident = %id, "cannot publish a live update"),
+    }
 }
 
 /// Body of `POST /api/v1/incidents/{id}/deploys`.
@@ -383,11 +437,7 @@ async fn attach_deploy(
         .store()
         .attach_deploy(id, req.deploy_id, &caller.actor(), Timestamp::now())
         .await?;
-    let summary = state.store().get_incident(id).await?.summary;
-    state.publish(rewind_model::LiveEvent::Incident {
-        incident: summary,
-        entry: entry.clone(),
-    });
+    publish_entry(&state, id, &entry).await;
     Ok((StatusCode::CREATED, Json(entry)))
 }
 

@@ -158,11 +158,12 @@ async fn notes_go_on_active_incidents_only_and_resolved_ones_reopen_as_new() {
         assert_eq!(timeline[0]["kind"], "opened");
         assert_eq!(timeline[0]["reopened_from"], id.as_str());
         assert_eq!(timeline[0]["reason"], "it came back");
-        // Reopening something that is not resolved is refused.
-        let (status, _) = server
+        // Reopening something that is not resolved is refused, and says so.
+        let (status, body) = server
             .post(&format!("/api/v1/incidents/{new_id}/reopen"), json!({}))
             .await;
         assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["error"]["code"], "not_resolved", "{body}");
     }
 }
 
@@ -177,6 +178,76 @@ async fn a_resolved_fingerprint_trips_again_as_a_new_incident() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_ne!(body["id"].as_str().unwrap(), id);
     assert_eq!(body["occurrences"], 1);
+}
+
+#[tokio::test]
+async fn reopening_while_the_fingerprint_is_active_again_points_at_the_active_incident() {
+    let server = TestServer::new(1 << 20).await;
+    let old = opened(&server).await;
+    move_to(&server, &old, "resolved").await;
+    let (_, active) = server
+        .upload(crate::bundle_from("robot-7", "CPU saturated", 600_000, 10))
+        .await;
+    let (status, body) = server
+        .post(&format!("/api/v1/incidents/{old}/reopen"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "already_active");
+    assert_eq!(body["error"]["details"]["active"], active["id"]);
+    assert!(
+        body["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(active["id"].as_str().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn linked_deploys_show_in_the_timeline_and_exports() {
+    let server = TestServer::new(1 << 20).await;
+    let id = opened(&server).await;
+    let (status, deploy) = server
+        .post(
+            "/api/v1/deploys",
+            json!({"service": "planner", "version": "2.14.1", "commit": "abc123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{deploy}");
+    let (status, entry) = server
+        .post(
+            &format!("/api/v1/incidents/{id}/deploys"),
+            json!({"deploy_id": deploy["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    assert_eq!(entry["kind"], "deploy");
+    let (_, export) = server
+        .get(&format!("/api/v1/incidents/{id}/export.json"))
+        .await;
+    assert_eq!(export["deploys"][0]["id"], deploy["id"], "{export}");
+    let (_, md) = server
+        .get(&format!("/api/v1/incidents/{id}/export.md"))
+        .await;
+    assert!(
+        md.as_str()
+            .unwrap()
+            .contains("planner 2.14.1 to production"),
+        "{md}"
+    );
+    let (status, body) = server
+        .post(
+            &format!("/api/v1/incidents/{id}/deploys"),
+            json!({"deploy_id": "0192f3c4-5b6a-7c8d-9e0f-1a2b3c4d5e6f"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/deploys"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

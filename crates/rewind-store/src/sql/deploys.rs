@@ -27,6 +27,27 @@ macro_rules! deploy_methods {
                 row.deploy()
             }
 
+            async fn do_get_deploy(
+                &self,
+                id: rewind_model::DeployId,
+            ) -> $crate::Result<rewind_model::Deploy> {
+                use $crate::sql::rows::{DeployRow, deploy_columns};
+                let row: Option<DeployRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    deploy_columns!(),
+                    " FROM deploys WHERE id = $1"
+                ))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                match row {
+                    Some(row) => row.deploy(),
+                    None => Err($crate::Error::NotFound {
+                        what: format!("deploy {id}"),
+                    }),
+                }
+            }
+
             async fn do_list_deploys(
                 &self,
                 filter: &$crate::DeployFilter,

@@ -157,6 +157,13 @@ macro_rules! impl_store {
                 self.do_list_deploys(filter).await
             }
 
+            async fn get_deploy(
+                &self,
+                id: rewind_model::DeployId,
+            ) -> $crate::Result<rewind_model::Deploy> {
+                self.do_get_deploy(id).await
+            }
+
             async fn upsert_device(
                 &self,
                 id: &rewind_model::DeviceId,
