@@ -277,9 +277,10 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             "serving plain HTTP off loopback (--insecure): tokens cross the network in clear text"
         );
     }
-    println!("rewind server listening on {scheme}://{addr}");
-    rewind_server::launch_with_listener(settings.server, listener, super::shutdown::signal())
-        .await?;
+    rewind_server::launch(settings.server, listener, super::shutdown::signal(), || {
+        println!("rewind server listening on {scheme}://{addr}");
+    })
+    .await?;
     Ok(())
 }
 

@@ -90,10 +90,8 @@ async fn count_request(State(state): State<AppState>, req: Request, next: Next) 
     res
 }
 
-/// Opens storage, then serves on `listener` until `shutdown` completes:
-/// HTTPS when `config.tls` is set ([`tls`]), plain HTTP otherwise.
-/// In-flight requests finish before it returns (over TLS, within
-/// [`tls::SHUTDOWN_GRACE`]); new ones are refused.
+/// Opens storage, then serves on `listener` until `shutdown` completes.
+/// In-flight requests finish (within a grace period) before it returns.
 ///
 /// # Errors
 /// [`Error`] when the TLS files, the state directory, the database or the
@@ -102,6 +100,21 @@ pub async fn launch_with_listener(
     config: ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    launch(config, listener, shutdown, || {}).await
+}
+
+/// [`launch_with_listener`], calling `ready` once everything is open and
+/// the server is about to answer: the CLI prints its URL there, so a
+/// server that cannot start never claims to be listening.
+///
+/// # Errors
+/// As [`launch_with_listener`].
+pub async fn launch(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
 ) -> Result<(), Error> {
     // Bad TLS files stop the server before anything is opened.
     let tls = match &config.tls {
@@ -118,6 +131,7 @@ pub async fn launch_with_listener(
         blobs = state.blobs().describe(),
         "rewind server listening"
     );
+    ready();
     match tls {
         Some(tls) => tls::serve(listener, tls, router(state), shutdown).await,
         None => serve_plain(state, listener, shutdown).await,

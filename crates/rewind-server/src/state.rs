@@ -36,6 +36,7 @@ struct Inner {
     limiter: DefaultKeyedRateLimiter<TokenId>,
     uploads: Arc<Semaphore>,
     stopping: watch::Sender<bool>,
+    revoked: broadcast::Sender<TokenId>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -86,6 +87,7 @@ impl AppState {
                 limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
                 uploads: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
                 stopping: watch::channel(false).0,
+                revoked: broadcast::channel(64).0,
             }),
         }
     }
@@ -149,6 +151,41 @@ impl AppState {
         let mut rx = self.inner.stopping.subscribe();
         // An error means the sender is gone, which also means stopping.
         let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Tells open streams that a token was revoked through the API, so they
+    /// close at once (revocations made on the database directly, with
+    /// `rewind token revoke`, are found by the periodic re-check).
+    pub fn token_revoked(&self, id: TokenId) {
+        let _ = self.inner.revoked.send(id);
+    }
+
+    /// Resolves when `id` is revoked through the API.
+    pub async fn revoked(&self, id: TokenId) {
+        let mut rx = self.inner.revoked.subscribe();
+        loop {
+            match rx.recv().await {
+                Ok(gone) if gone == id => return,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+
+    /// Whether the token is still usable (not revoked, not expired): long
+    /// connections check this now and then, so revoking a token also ends
+    /// its open streams. A database error counts as usable (the stream is
+    /// not cut because of a hiccup; the next check decides).
+    pub async fn token_still_usable(&self, id: TokenId) -> bool {
+        match self.inner.store.list_tokens().await {
+            Ok(tokens) => tokens
+                .iter()
+                .any(|t| t.id == id && t.is_usable(rewind_model::Timestamp::now())),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-check a stream's token");
+                true
+            }
+        }
     }
 
     /// Waits for one of the [`UPLOAD_SLOTS`].

@@ -210,10 +210,30 @@ async fn serve_agent(state: AppState, caller: Caller, mut socket: WebSocket) {
     let stopping = state.clone();
     let stopping = async move { stopping.stopping().await };
     tokio::pin!(stopping);
+    let watcher = state.clone();
+    let token_id = caller.token.id;
+    let revoked = async move { watcher.revoked(token_id).await };
+    tokio::pin!(revoked);
+    let mut recheck = tokio::time::interval_at(
+        tokio::time::Instant::now() + super::stream::PING_EVERY,
+        super::stream::PING_EVERY,
+    );
     loop {
         let received = tokio::select! {
             () = &mut stopping => {
                 close(&mut socket, super::stream::CLOSE_AWAY, "server shutting down; reconnect").await;
+                break;
+            }
+            () = &mut revoked => {
+                close(&mut socket, super::stream::CLOSE_POLICY, "token revoked").await;
+                break;
+            }
+            _ = recheck.tick() => {
+                if state.token_still_usable(caller.token.id).await {
+                    continue;
+                }
+                tracing::info!(token = %name, "agent stream closed: its token was revoked or expired");
+                close(&mut socket, super::stream::CLOSE_POLICY, "token revoked or expired").await;
                 break;
             }
             r = socket.recv() => r,

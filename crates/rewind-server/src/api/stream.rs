@@ -116,8 +116,7 @@ async fn stream(
     let ws = upgrade(ws)?;
     // Subscribed before the upgrade: nothing published from here on is missed.
     let live = state.subscribe();
-    let who = caller.token.name.clone();
-    Ok(ws.on_upgrade(move |socket| serve(state, live, socket, who)))
+    Ok(ws.on_upgrade(move |socket| serve(state, live, socket, caller.token)))
 }
 
 /// Why a client's stream ended.
@@ -129,26 +128,32 @@ enum End {
     TooSlow(u64),
     /// The server is stopping.
     Shutdown,
+    /// The token was revoked or expired while connected.
+    Revoked,
 }
 
 async fn serve(
     state: AppState,
     mut live: broadcast::Receiver<LiveEvent>,
     mut socket: WebSocket,
-    who: String,
+    token: rewind_model::TokenInfo,
 ) {
+    let who = token.name.clone();
     let metrics = state.metrics().clone();
     let _connected = Connected::new(&metrics);
     tracing::debug!(token = %who, "live stream client connected");
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Only the stop signal is needed beyond this point; holding the state
-    // would keep the live channel open after the server let go of it.
-    let stopping = async move { state.stopping().await };
+    let stopper = state.clone();
+    let stopping = async move { stopper.stopping().await };
     tokio::pin!(stopping);
+    let watcher = state.clone();
+    let revoked = async move { watcher.revoked(token.id).await };
+    tokio::pin!(revoked);
     let end = loop {
         tokio::select! {
             () = &mut stopping => break End::Shutdown,
+            () = &mut revoked => break End::Revoked,
             event = live.recv() => match event {
                 Ok(event) => {
                     let text = match serde_json::to_string(&event) {
@@ -173,6 +178,9 @@ async fn serve(
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
+                if !state.token_still_usable(token.id).await {
+                    break End::Revoked;
+                }
                 let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Ping(Default::default()))).await;
                 if !matches!(sent, Ok(Ok(()))) {
                     break End::Client;
@@ -189,5 +197,14 @@ async fn serve(
             close(&mut socket, CLOSE_AGAIN, &reason).await;
         }
         End::Shutdown => close(&mut socket, CLOSE_AWAY, "server shutting down; reconnect").await,
+        End::Revoked => {
+            tracing::info!(token = %who, "live stream closed: its token was revoked or expired");
+            close(
+                &mut socket,
+                CLOSE_POLICY,
+                "token revoked or expired; sign in again",
+            )
+            .await;
+        }
     }
 }

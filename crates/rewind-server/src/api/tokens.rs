@@ -193,6 +193,7 @@ async fn revoke(
             other => other.into(),
         })?;
     tracing::info!(token = %token.name, id = %token.id, by = %caller.actor(), "token revoked");
+    state.token_revoked(token.id);
     Ok(Json(token))
 }
 

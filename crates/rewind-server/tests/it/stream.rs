@@ -17,6 +17,7 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A real server with a viewer, a responder and robot-7's device token.
 struct Live {
     addr: SocketAddr,
+    admin: String,
     viewer: String,
     responder: String,
     device: String,
@@ -35,6 +36,7 @@ impl Live {
         let store = &**state.store();
         let user = |role| TokenScope::User { role };
         let viewer = crate::make_token(store, "victor", user(Role::Viewer)).await;
+        let admin = crate::make_token(store, "root", user(Role::Admin)).await;
         let responder = crate::make_token(store, "alice", user(Role::Responder)).await;
         let device = crate::make_token(
             store,
@@ -52,6 +54,7 @@ impl Live {
         }));
         Self {
             addr,
+            admin,
             viewer,
             responder,
             device,
@@ -358,4 +361,47 @@ async fn an_open_agent_stream_does_not_hold_shutdown_open() {
         .expect("the server stops although an agent was streaming")
         .unwrap()
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_token_closes_its_open_streams_at_once() {
+    let live = Live::start().await;
+    let mut dashboard = live.connect("/api/v1/stream", &live.viewer).await;
+    let mut agent = live.connect("/api/v1/agent/stream", &live.device).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = reqwest::Client::new();
+    let tokens: Value = client
+        .get(format!("http://{}/api/v1/tokens", live.addr))
+        .bearer_auth(&live.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = tokens
+        .as_array()
+        .or_else(|| tokens["tokens"].as_array())
+        .unwrap()
+        .clone();
+    for name in ["victor", "robot-7"] {
+        let id = list
+            .iter()
+            .find(|t| t["name"] == name)
+            .and_then(|t| t["id"].as_str())
+            .unwrap()
+            .to_owned();
+        let res = client
+            .delete(format!("http://{}/api/v1/tokens/{id}", live.addr))
+            .bearer_auth(&live.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let (code, reason) = close_frame(&mut dashboard).await;
+    assert_eq!(code, CloseCode::Policy, "{reason}");
+    assert!(reason.contains("revoked"), "{reason}");
+    let (code, reason) = close_frame(&mut agent).await;
+    assert_eq!(code, CloseCode::Policy, "{reason}");
 }
