@@ -2,8 +2,14 @@
 //! one bundle.
 
 macro_rules! incident_methods {
-    ($store:ident, $db:ty, $like:literal) => {
+    ($store:ident, $db:ty, $like:literal, $text_index:expr) => {
         impl $store {
+
+            /// The text index's condition, up to the bound FTS5 phrase
+            /// (SQLite); `None` where the `$like` test itself uses the index
+            /// (PostgreSQL's trigram GIN indexes serve ILIKE).
+            const TEXT_INDEX_MATCH: Option<&'static str> = $text_index;
+
             /// How often an ingest that lost a race (a concurrent open of the
             /// same fingerprint, a concurrent upload of the same bundle) is
             /// tried again; the retry joins or answers `AlreadyStored`.
@@ -146,18 +152,163 @@ macro_rules! incident_methods {
                 Ok(Ingested { outcome, incident })
             }
 
+            /// How many of the newest incidents (after the other filters) a
+            /// text search reads before it asks the text index instead: 20
+            /// pages' worth, within bounds. A text that fills a page from
+            /// them is common and answered by the walk down the time index;
+            /// one that does not is rare enough (fewer than one incident in
+            /// 20 lately) that the index's candidates are few to sort.
+            fn text_window(take: i64) -> i64 {
+                (take * 20).clamp(1_000, 5_000)
+            }
+
             async fn do_list_incidents(
                 &self,
                 filter: &$crate::IncidentFilter,
             ) -> $crate::Result<$crate::IncidentPage> {
-                use $crate::sql::rows::{IncidentRow, contains_pattern, summary_columns};
+                use $crate::sql::rows::IncidentRow;
 
                 let limit = filter.limit.max(1);
+                let take = i64::from(limit) + 1;
+                let rows: Vec<IncidentRow> = match filter.text.as_deref() {
+                    Some(text) if $crate::sql::rows::text_is_indexable(text) => {
+                        self.list_by_text(filter, text, take).await?
+                    }
+                    text => {
+                        let mut qb = Self::list_query(filter, text);
+                        qb.push(" ORDER BY triggered_at DESC, id DESC LIMIT ")
+                            .push_bind(take);
+                        qb.build_query_as()
+                            .persistent(text.is_none())
+                            .fetch_all(&self.pool)
+                            .await?
+                    }
+                };
+                let mut incidents = rows
+                    .iter()
+                    .map(IncidentRow::summary)
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                let more = incidents.len() > limit as usize;
+                incidents.truncate(limit as usize);
+                let next = match incidents.last() {
+                    Some(last) if more => Some($crate::Cursor {
+                        triggered_at: last.triggered_at.as_unix_nanos(),
+                        id: last.id,
+                    }),
+                    _ => None,
+                };
+                Ok($crate::IncidentPage { incidents, next })
+            }
+
+            /// The first `take` incidents of a text search (text of three
+            /// characters or more), newest first, by the cheaper of two plans:
+            ///
+            /// 1. Walk the time index through the newest `text_window`
+            ///    incidents that pass the other filters, testing the text on
+            ///    each: a common text fills the page there.
+            /// 2. Otherwise ask the text index for the incidents that contain
+            ///    the text (FTS5 trigram on SQLite, pg_trgm GIN on PostgreSQL),
+            ///    and sort those few; ordering by `+triggered_at` keeps the
+            ///    planner from walking the time index again.
+            ///
+            /// Both test the exact condition (`LIKE`/`ILIKE`) on every row.
+            /// Queries with a text are never kept prepared: PostgreSQL would
+            /// switch to a generic plan, which cannot tell a common pattern
+            /// from a rare one (and reads the trigram index for both).
+            async fn list_by_text(
+                &self,
+                filter: &$crate::IncidentFilter,
+                text: &str,
+                take: i64,
+            ) -> $crate::Result<Vec<$crate::sql::rows::IncidentRow>> {
+                let window = Self::text_window(take);
+                if take < window {
+                    // The oldest incident of the window, if there are that many.
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT triggered_at, id FROM incidents WHERE 1 = 1",
+                    );
+                    Self::push_filters(&mut qb, filter);
+                    // Inline (our number): a generic plan for an unknown
+                    // OFFSET sorts everything the filters let through.
+                    qb.push(format!(
+                        " ORDER BY triggered_at DESC, id DESC LIMIT 1 OFFSET {}",
+                        window - 1
+                    ));
+                    let edge: Option<(i64, String)> =
+                        qb.build_query_as().fetch_optional(&self.pool).await?;
+                    // The same walk, bounded by the window's edge. (PostgreSQL
+                    // may instead intersect the trigram and time indexes when
+                    // it expects few matches there: bounded too.)
+                    let mut qb = Self::list_query(filter, Some(text));
+                    if let Some((edge_at, edge_id)) = &edge {
+                        qb.push(" AND triggered_at >= ")
+                            .push_bind(*edge_at)
+                            .push(" AND (triggered_at > ")
+                            .push_bind(*edge_at)
+                            .push(" OR id >= ")
+                            .push_bind(edge_id.clone())
+                            .push(")");
+                    }
+                    qb.push(" ORDER BY triggered_at DESC, id DESC LIMIT ")
+                        .push_bind(take);
+                    let rows: Vec<$crate::sql::rows::IncidentRow> = qb
+                        .build_query_as()
+                        .persistent(false)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    // A full page, or every incident the other filters let
+                    // through (fewer than the window): the answer.
+                    if edge.is_none() || rows.len() as i64 >= take {
+                        return Ok(rows);
+                    }
+                }
+                let mut qb = Self::list_query(filter, Some(text));
+                if let Some(matches) = Self::TEXT_INDEX_MATCH {
+                    qb.push(matches)
+                        .push_bind($crate::sql::rows::fts_phrase(text))
+                        .push(")");
+                }
+                qb.push(" ORDER BY +triggered_at DESC, id DESC LIMIT ")
+                    .push_bind(take);
+                Ok(qb
+                    .build_query_as()
+                    .persistent(false)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            /// `SELECT … FROM incidents WHERE` every filter but the text, and
+            /// the text's exact test when `text` is given; unordered.
+            fn list_query(
+                filter: &$crate::IncidentFilter,
+                text: Option<&str>,
+            ) -> sqlx::QueryBuilder<$db> {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(concat!(
                     "SELECT ",
-                    summary_columns!(),
+                    $crate::sql::rows::summary_columns!(),
                     " FROM incidents WHERE 1 = 1"
                 ));
+                Self::push_filters(&mut qb, filter);
+                if let Some(text) = text {
+                    Self::push_text(&mut qb, text);
+                }
+                qb
+            }
+
+            /// ` AND` the rule or the summary contains `text`.
+            fn push_text(qb: &mut sqlx::QueryBuilder<$db>, text: &str) {
+                let pattern = $crate::sql::rows::contains_pattern(text);
+                // `$like` is ASCII case-insensitive on SQLite (its LIKE) and
+                // case-insensitive on PostgreSQL (ILIKE); no LOWER() per row.
+                qb.push(concat!(" AND (rule ", $like, " "))
+                    .push_bind(pattern.clone())
+                    .push(concat!(" ESCAPE '\\' OR summary ", $like, " "))
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+
+            /// ` AND …` for every filter but the text, the cursor included.
+            fn push_filters(qb: &mut sqlx::QueryBuilder<$db>, filter: &$crate::IncidentFilter) {
                 if !filter.statuses.is_empty() {
                     // Enum names, never input: safe to inline.
                     let list = $crate::sql::rows::status_in_list(&filter.statuses);
@@ -185,16 +336,6 @@ macro_rules! incident_methods {
                 if let Some(until) = filter.until {
                     qb.push(" AND triggered_at < ").push_bind(until.as_unix_nanos());
                 }
-                if let Some(text) = &filter.text {
-                    let pattern = contains_pattern(text);
-                    // `$like` is ASCII case-insensitive on SQLite (its LIKE) and
-                    // case-insensitive on PostgreSQL (ILIKE); no LOWER() per row.
-                    qb.push(concat!(" AND (rule ", $like, " "))
-                        .push_bind(pattern.clone())
-                        .push(concat!(" ESCAPE '\\' OR summary ", $like, " "))
-                        .push_bind(pattern)
-                        .push(" ESCAPE '\\')");
-                }
                 if let Some(after) = filter.after {
                     // `<=` first so the time index bounds the scan.
                     qb.push(" AND triggered_at <= ")
@@ -205,23 +346,6 @@ macro_rules! incident_methods {
                         .push_bind(after.id.to_string())
                         .push(")");
                 }
-                qb.push(" ORDER BY triggered_at DESC, id DESC LIMIT ")
-                    .push_bind(i64::from(limit) + 1);
-                let rows: Vec<IncidentRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-                let mut incidents = rows
-                    .iter()
-                    .map(IncidentRow::summary)
-                    .collect::<$crate::Result<Vec<_>>>()?;
-                let more = incidents.len() > limit as usize;
-                incidents.truncate(limit as usize);
-                let next = match incidents.last() {
-                    Some(last) if more => Some($crate::Cursor {
-                        triggered_at: last.triggered_at.as_unix_nanos(),
-                        id: last.id,
-                    }),
-                    _ => None,
-                };
-                Ok($crate::IncidentPage { incidents, next })
             }
 
             async fn do_get_incident(

@@ -13,8 +13,11 @@
 //! pool's busy timeout); PostgreSQL uses plain `BEGIN` (read committed) and
 //! row-level compare-and-set updates.
 //!
-//! The one other difference is the case-insensitive match of the text
-//! filter: SQLite's `LIKE` (ASCII case-insensitive) and PostgreSQL's `ILIKE`.
+//! The one other difference is the text filter: the case-insensitive match
+//! is SQLite's `LIKE` (ASCII case-insensitive) and PostgreSQL's `ILIKE`, and
+//! its index (migration 0003) is an FTS5 trigram table that SQLite's query
+//! names (`rowid IN (… MATCH …)`) and pg_trgm GIN indexes that PostgreSQL's
+//! `ILIKE` uses on its own.
 
 mod deploys;
 mod devices;
@@ -24,7 +27,15 @@ pub(crate) mod rows;
 mod tokens;
 
 macro_rules! impl_store {
-    ($store:ident, $db:ty, $pool:ty, $backend:literal, $begin:literal, $like:literal) => {
+    (
+        $store:ident,
+        $db:ty,
+        $pool:ty,
+        $backend:literal,
+        $begin:literal,
+        $like:literal,
+        $text_index:expr
+    ) => {
         /// A [`crate::Store`] on this dialect.
         #[derive(Debug, Clone)]
         pub struct $store {
@@ -61,7 +72,7 @@ macro_rules! impl_store {
             }
         }
 
-        $crate::sql::incidents::incident_methods!($store, $db, $like);
+        $crate::sql::incidents::incident_methods!($store, $db, $like, $text_index);
         $crate::sql::lifecycle::lifecycle_methods!($store, $db);
         $crate::sql::tokens::token_methods!($store, $db);
         $crate::sql::devices::device_methods!($store, $db);
@@ -236,7 +247,8 @@ impl_store!(
     sqlx::SqlitePool,
     "sqlite",
     "BEGIN IMMEDIATE",
-    "LIKE"
+    "LIKE",
+    Some(" AND rowid IN (SELECT rowid FROM incidents_text WHERE incidents_text MATCH ")
 );
 impl_store!(
     PostgresStore,
@@ -244,5 +256,6 @@ impl_store!(
     sqlx::PgPool,
     "postgres",
     "BEGIN",
-    "ILIKE"
+    "ILIKE",
+    None
 );

@@ -499,6 +499,18 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     p
 }
 
+/// Whether the text index can answer a search for `text`: trigrams need
+/// three characters (shorter texts are tested on every row).
+pub(crate) fn text_is_indexable(text: &str) -> bool {
+    text.chars().nth(2).is_some()
+}
+
+/// `text` as one FTS5 phrase: every character literal, `"` doubled. With the
+/// trigram tokenizer it matches the rows that contain `text` (case folded).
+pub(crate) fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
 /// The JSON stored for a trigger.
 pub(crate) fn trigger_json(trigger: &Trigger) -> Result<String> {
     serde_json::to_string(trigger).map_err(|e| Error::corrupt("trigger_json", e))
@@ -511,6 +523,8 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(contains_pattern("a%b_c\\d"), "%a\\%b\\_c\\\\d%");
+        assert_eq!(fts_phrase(r#"say "hi" 100%"#), r#""say ""hi"" 100%""#);
+        assert!(!text_is_indexable("éé") && text_is_indexable("ééé"));
         assert_eq!(severity_in_list(Severity::High), "'high', 'critical'");
     }
 
