@@ -64,7 +64,9 @@
 mod engine;
 mod error;
 pub mod kinds;
+pub mod logsig;
 mod pattern;
+pub mod regression;
 mod rules;
 pub mod words;
 
