@@ -47,7 +47,7 @@ pub(crate) enum Command {
     /// Make, list and revoke API tokens (directly in the server's database).
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Tell the server about deploys (from CI or a deploy hook).
+    /// Tell the server about deploys (from CI or a deploy hook), or judge recorded ones offline.
     #[command(subcommand)]
     Deploy(DeployCommand),
     /// Run a server and an agent here, cause a short CPU load, and show the incident.
@@ -64,6 +64,31 @@ pub(crate) enum Command {
     /// Measure Rewind's own costs; prints a table, or JSON with --json.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Score a recorded series offline, causally: an anomaly score per row and one alarm per episode.
+    #[command(
+        after_help = "Examples:\n  rewind detect --input latency.csv --output scores.csv\n  rewind detect --input latency.csv --output scores.csv --rules rules.yaml --rule \"Latency shifted\"\n  rewind detect --input nab/data/realKnownCause/machine_temperature_system_failure.csv \\\n      --output scores.csv --baseline 4h\n\nThe input is CSV `timestamp,value` (a header line is optional; timestamps RFC 3339,\n`2014-04-01 00:00:00` as UTC, or Unix seconds). Rows are scored in file order by\na rolling detector that sees only the rows before (no look-ahead): a robust\nbaseline of the last --baseline (median and spread, learned once it holds 20\nsamples, frozen while a shift is under way) and a two-sided CUSUM on the\ndeviations. The output has one row per usable input row:\n  timestamp,value,anomaly_score,alarm\nanomaly_score is the CUSUM statistic over its limit (1 or more: in alarm);\nalarm is 1 on the first row of an episode only. The file is written whole or not\nat all (a temp file renamed into place).\n\n--rules takes the parameters of a `change` rule (the one named by --rule, else\nthe first): baseline, min_samples, slack (k), limit (h) and direction; see\ndocs/rules.md. A bad row is skipped and named as FILE:LINE on stderr; an input\nwith no usable row is an error.\n\nExit codes: 0 written, 1 the output could not be written, 2 bad arguments, rules\nor input."
+    )]
+    Detect(DetectArgs),
+}
+
+/// `rewind detect` flags.
+#[derive(Debug, Args)]
+pub(crate) struct DetectArgs {
+    /// The series: CSV `timestamp,value`.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write `timestamp,value,anomaly_score,alarm` (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// A rules file whose `change` rule sets the detector's parameters.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Which `change` rule of --rules to use [default: the first].
+    #[arg(long, value_name = "NAME", requires = "rules")]
+    pub rule: Option<String>,
+    /// History the baseline is learned from; overrides the rule's `baseline` [default: 30m, or the rule's].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub baseline: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +120,58 @@ pub(crate) enum BenchCommand {
         after_help = "Examples:\n  rewind bench server                                  # SQLite, then PostgreSQL if it answers\n  rewind bench server --backend sqlite --incidents 10000 --json\n  rewind bench server --backend postgres --postgres-url postgres://postgres@127.0.0.1:5432/test\n\nGenerates demo-sized bundles (100 series of 10 s at 10 Hz, 50 events) from 50\ndevices, uploads them over HTTP on loopback with device tokens from --concurrency\nclients, then seeds the database to --incidents incidents and times the incident\nlist the ways the dashboard asks for it (first page, filters, text search, the\nnext page by cursor). Each backend gets a fresh database (PostgreSQL: a new\nschema). Baselines from the same run: validating the same bundles on one thread\nwithout storing them, and GET /healthz."
     )]
     Server(BenchServerArgs),
+    /// Score the release-regression detector on seeded scenarios, or on a NAB-style dataset.
+    #[command(
+        after_help = "Examples:\n  rewind bench detect                          # 11 scenarios x 1,000 trials\n  rewind bench detect --trials 100 --seed 3 --json\n  rewind bench detect --dataset ~/NAB          # data/**/*.csv, labels/combined_windows.json\n\nGenerates deploys with 10 s samples, a 30 min baseline and a 5 min window:\nhealthy ones (plain, on a daily cycle, low traffic, a traffic spike), error-rate\nand latency steps of 3-6 baseline spreads, gradual degradation, a step under a\ndaily cycle, a regression that began before the deploy, two overlapping deploys\nand a quiet service whose error count rises. Reports TP/FP/TN/FN and the\ndetection latency in samples per scenario against the targets, next to a naive\n3-sigma detector run on the same trials. With --dataset, scores the causal\nsingle-series detector by the Numenta Anomaly Benchmark's method (0 = null\ndetector, 100 = perfect). The method is in docs/benchmarks.md."
+    )]
+    Detect(BenchDetectArgs),
+}
+
+/// `rewind bench detect` flags.
+#[derive(Debug, Args)]
+pub(crate) struct BenchDetectArgs {
+    /// Trials per scenario.
+    #[arg(long, default_value_t = 1000)]
+    pub trials: usize,
+    /// Seed of the generated trials: the same seed gives the same figures.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Score a NAB-style dataset instead: DIR/data/**/*.csv (timestamp,value).
+    #[arg(long, value_name = "DIR")]
+    pub dataset: Option<PathBuf>,
+    /// The dataset's anomaly windows [default: DIR/labels/combined_windows.json].
+    #[arg(long, value_name = "FILE", requires = "dataset")]
+    pub labels: Option<PathBuf>,
+    /// Only this NAB application profile [default: all three].
+    #[arg(long, value_enum, requires = "dataset")]
+    pub profile: Option<NabProfile>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A NAB application profile (weights from NAB's config/profiles.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum NabProfile {
+    /// A_TP = 1, A_FP = -0.11, A_FN = -1.
+    Standard,
+    /// A_FP = -0.22.
+    #[value(name = "reward_low_fp")]
+    RewardLowFp,
+    /// A_FN = -2.
+    #[value(name = "reward_low_fn")]
+    RewardLowFn,
+}
+
+impl NabProfile {
+    /// The profile's name in NAB.
+    pub(crate) fn nab_name(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::RewardLowFp => "reward_low_FP_rate",
+            Self::RewardLowFn => "reward_low_FN_rate",
+        }
+    }
 }
 
 /// Which database `rewind bench server` measures.
@@ -297,7 +374,7 @@ pub(crate) struct ServerArgs {
     /// Address to listen on; port 0 picks a free port (the URL is printed on stdout) [default: 127.0.0.1:8420].
     #[arg(long, env = "REWIND_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// Blob store for bundle files: s3://BUCKET/PREFIX (AWS_* variables) or file:///DIR [default: <state-dir>/bundles].
+    /// Blob store for bundle files: s3://BUCKET/PREFIX (AWS_* variables; an http:// endpoint also needs AWS_ALLOW_HTTP=true, and the credentials ListBucket) or file:///DIR [default: `STATE_DIR/bundles`].
     #[arg(long, env = "REWIND_BLOB_URL", value_name = "URL")]
     pub blob_url: Option<String>,
     /// Largest bundle accepted, in bytes [default: 67108864 (64 MiB)].
@@ -398,6 +475,37 @@ pub(crate) enum DeployCommand {
         after_help = "Examples:\n  rewind deploy notify --server https://rewind.example --service planner --version 2.14.1\n  REWIND_TOKEN=rwd_… rewind deploy notify --service planner --version \"$GIT_TAG\" \\\n      --environment staging --commit \"$GIT_SHA\" --actor ci --json\n\nThe token needs the responder role: `rewind token create --name ci-deploys --role\nresponder`. examples/hooks/deploy-hook.sh wraps this for CI pipelines.\n\nExit codes: 0 recorded, 1 the server refused it or is unreachable, 2 bad arguments."
     )]
     Notify(DeployNotifyArgs),
+    /// Judge recorded deploys offline: did each one make its metrics worse? One verdict per deploy.
+    #[command(
+        after_help = "Examples:\n  rewind deploy analyze --metrics metrics.jsonl --deploys deploy-events.jsonl\n  rewind deploy analyze --metrics m.jsonl --deploys d.jsonl --logs app.log --json | jq '.deploys[].verdict'\n  rewind deploy analyze --metrics m.jsonl --deploys d.jsonl --window 10m --min-effect 10% || echo \"regressed\"\n\nInputs (JSON Lines, one object a line):\n  metrics  {\"timestamp\":\"2026-03-30T19:30:00Z\",\"error_rate\":0.02,\"p95_latency_ms\":190.0,\"request_rate\":1200.0}\n           optional \"service\", \"environment\", \"instance\"; every other numeric field is a series.\n           Kinds from the name: *error* a rate (integer *errors*/*count* a count), *latency*,\n           *duration*, *_ms, p50/p90/p95/p99 a latency, *request*/*rps*/*throughput* a\n           throughput, anything else other. Rates, counts and latencies regress upwards;\n           throughput and others either way.\n  deploys  {\"timestamp\":\"2026-03-30T20:00:00Z\",\"deploy_id\":\"v1.4.2\",\"environment\":\"production\"}\n           optional \"service\", \"version\", \"commit\", \"actor\".\n  logs     plain lines starting with a time (`2026-03-30T20:00:01Z ERROR …`, `2026-03-30 20:00:01 …`)\n           or JSON lines {\"timestamp\",\"level\",\"message\"}; error-ish lines are grouped into\n           signatures, and those new or much more frequent after the deploy are reported.\nTimestamps are RFC 3339 (or Unix seconds in JSON); times without a zone are UTC.\n\nEach deploy's metrics in the --window after it are compared with the --baseline\nbefore it (robust median and spread, CUSUM for when, Mann-Whitney for whether, at\nleast --min-effect). A bad line is skipped, counted and named as FILE:LINE on\nstderr; a file with no usable line at all is an error. See docs/regressions.md.\n\nExit codes: 0 no deploy regressed (inconclusive ones included), 1 at least one\nregression (a CI gate), 2 bad arguments or unusable input."
+    )]
+    Analyze(DeployAnalyzeArgs),
+}
+
+/// `rewind deploy analyze` flags.
+#[derive(Debug, Args)]
+pub(crate) struct DeployAnalyzeArgs {
+    /// Metric samples, JSON Lines (`{"timestamp":…,"error_rate":…,…}`).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: PathBuf,
+    /// Deploy events, JSON Lines (`{"timestamp":…,"deploy_id":…}`).
+    #[arg(long, value_name = "FILE")]
+    pub deploys: PathBuf,
+    /// Log lines to compare around each deploy (plain text or JSON Lines); repeatable.
+    #[arg(long = "logs", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// How long after each deploy is judged.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub window: Duration,
+    /// How far before each deploy the baseline reaches (it needs 20 samples).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub baseline: Duration,
+    /// Smallest change of a median that counts as a regression: `5%` or `0.05`.
+    #[arg(long, value_name = "FRACTION", default_value = "5%", value_parser = parse_fraction)]
+    pub min_effect: f64,
 }
 
 /// `rewind deploy notify` flags (`--version` is the deploy's, not rewind's).
@@ -537,6 +645,19 @@ pub(crate) enum BundleCommand {
         #[arg(long = "series", value_name = "PATTERN")]
         series: Vec<String>,
     },
+}
+
+/// Parses `5%` or `0.05` as a fraction of 0 or more.
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 100.0),
+        None => (t, 1.0),
+    };
+    match number.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x / scale),
+        _ => Err(format!("`{s}` is not a fraction: write e.g. 5% or 0.05")),
+    }
 }
 
 /// Parses `100ms`, `2s`, `1m30s`, `1.5s` (the same forms as the config file).

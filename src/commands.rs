@@ -5,6 +5,7 @@ mod bench;
 mod bundle;
 mod demo;
 mod deploy;
+mod detect;
 mod rules;
 mod server;
 mod shutdown;
@@ -27,9 +28,12 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Rules(args)) => bench::rules(&args),
         Command::Bench(BenchCommand::Capture(args)) => bench::capture(&args),
         Command::Bench(BenchCommand::Server(args)) => bench::server(&args).await,
+        Command::Bench(BenchCommand::Detect(args)) => bench::detect(&args),
         Command::Server(args) => server::run(args).await,
         Command::Token(command) => token::run(command).await,
         Command::Deploy(DeployCommand::Notify(args)) => deploy::notify(args).await,
+        Command::Deploy(DeployCommand::Analyze(args)) => deploy::analyze(&args),
+        Command::Detect(args) => detect::run(&args),
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),

@@ -2,6 +2,7 @@
 //! next to a baseline measured in the same run.
 
 mod capture;
+mod detect;
 mod rules;
 mod server;
 
@@ -17,6 +18,7 @@ use rewind_detect::RuleSet;
 use rewind_model::{DeviceId, Sample, SeriesName, Timestamp};
 use serde::Serialize;
 
+pub(crate) use self::detect::run as detect;
 pub(crate) use self::{capture::run as capture, rules::run as rules, server::run as server};
 
 /// A rule on a series nobody produces: the engine runs, nothing trips.

@@ -1,10 +1,15 @@
 //! `rewind deploy notify`: records a deploy on the server
 //! (`POST /api/v1/deploys`) and prints what the server recorded.
+//! `rewind deploy analyze` (in [`mod@analyze`]) judges recorded deploys offline.
+
+mod analyze;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use rewind_model::{ApiErrorBody, Deploy, NewDeploy, Timestamp};
+
+pub(crate) use analyze::analyze;
 
 use crate::{UsageError, cli::DeployNotifyArgs};
 

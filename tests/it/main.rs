@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns: a panic is the failure report
 
+mod analyze_cli;
+mod bench_detect;
 mod bundle_cli;
 mod cli;
 mod delivery;
