@@ -376,7 +376,8 @@ impl<'a> Hub<'a> {
     /// dropped them) and `ring_overwritten.<stream>` per stream,
     /// `series_refused` (samples of new series beyond `ring.max_series`),
     /// `batches_dropped_queue_full` (collector batches dropped because the
-    /// hub fell behind), `events_dropped_for_space` (the event ring's byte
+    /// hub fell behind) with `samples_dropped_queue_full` and
+    /// `samples_dropped_queue_full.<stream>` (the samples in them), `events_dropped_for_space` (the event ring's byte
     /// budget) and `bundles_evicted` (the spool's budget). Each bundle's
     /// manifest carries them, and the agent records them as its own series,
     /// `agent.loss.<name>`.
@@ -402,6 +403,18 @@ impl<'a> Hub<'a> {
             "batches_dropped_queue_full".to_owned(),
             self.sink.as_ref().map_or(0, Sink::dropped),
         );
+        let by_stream = self
+            .sink
+            .as_ref()
+            .map(Sink::samples_dropped_by_stream)
+            .unwrap_or_default();
+        losses.insert(
+            "samples_dropped_queue_full".to_owned(),
+            by_stream.values().sum(),
+        );
+        for (stream, n) in by_stream {
+            losses.insert(format!("samples_dropped_queue_full.{stream}"), n);
+        }
         losses
     }
 
@@ -972,6 +985,7 @@ mod tests {
                 "agent.loss.bundles_evicted",
                 "agent.loss.events_dropped_for_space",
                 "agent.loss.ring_overwritten",
+                "agent.loss.samples_dropped_queue_full",
                 "agent.loss.series_refused",
             ]
         );

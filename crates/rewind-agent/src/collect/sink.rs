@@ -4,8 +4,9 @@
 
 use std::{
     borrow::Cow,
+    collections::BTreeMap,
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -96,6 +97,9 @@ impl Batch {
 pub struct Sink {
     tx: mpsc::Sender<Batch>,
     dropped: Arc<AtomicU64>,
+    /// Samples in the dropped batches, by stream (see
+    /// [`crate::telemetry::stream_of`]).
+    samples_dropped: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl Sink {
@@ -107,6 +111,7 @@ impl Sink {
             Self {
                 tx,
                 dropped: Arc::new(AtomicU64::new(0)),
+                samples_dropped: Arc::default(),
             },
             rx,
         )
@@ -117,9 +122,29 @@ impl Sink {
         if batch.is_empty() {
             return;
         }
-        if self.tx.try_send(batch).is_err() {
+        if let Err(err) = self.tx.try_send(batch) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            let batch = match err {
+                mpsc::error::TrySendError::Full(b) | mpsc::error::TrySendError::Closed(b) => b,
+            };
+            // Off the fast path: only a batch that is being dropped is counted.
+            if let Ok(mut by_stream) = self.samples_dropped.lock() {
+                for r in &batch.readings {
+                    *by_stream
+                        .entry(crate::telemetry::stream_of(r.series.as_str()))
+                        .or_default() += 1;
+                }
+            }
         }
+    }
+
+    /// Samples lost in dropped batches so far, by stream.
+    #[must_use]
+    pub fn samples_dropped_by_stream(&self) -> BTreeMap<String, u64> {
+        self.samples_dropped
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// Batches dropped so far because the hub was behind (or gone).
@@ -180,6 +205,34 @@ mod tests {
         assert!(rx.try_recv().is_ok());
         sink.send(Batch::new(Timestamp::from_unix_millis(0)));
         assert_eq!(sink.dropped(), 3, "empty batches are not sent at all");
+    }
+
+    #[test]
+    fn dropped_samples_are_counted_by_stream() {
+        let (sink, _rx) = Sink::channel(1);
+        let mut b = Batch::new(Timestamp::from_unix_millis(0));
+        b.reading(
+            SeriesName::new("cpu.total.busy_pct").unwrap(),
+            "percent",
+            1.0,
+        );
+        b.reading(
+            SeriesName::new("robot.arm.torque").unwrap(),
+            "newton_metre",
+            2.0,
+        );
+        b.reading(SeriesName::new("robot.arm.speed").unwrap(), "m_per_s", 3.0);
+        sink.send(b.clone()); // fits
+        sink.send(b.clone()); // dropped
+        sink.send(b); // dropped
+        let by_stream = sink.samples_dropped_by_stream();
+        assert_eq!(by_stream.get("custom"), Some(&4), "{by_stream:?}");
+        assert_eq!(by_stream.values().sum::<u64>(), 6);
+        assert_eq!(
+            by_stream.len(),
+            2,
+            "cpu.* has its own collector stream: {by_stream:?}"
+        );
     }
 
     #[tokio::test]
