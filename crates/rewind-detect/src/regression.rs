@@ -42,14 +42,19 @@
 //!    3rd sample (median), and noise alarms about once in 10⁶ samples. The
 //!    textbook k = 0.5, h = 5 alarms on noise every few hundred samples once
 //!    the spread is estimated, and needs 4 samples for a 3-spread step. The
-//!    change point is the first sample after the statistic was last zero.
+//!    CUSUM's change point is the first sample after the statistic was last
+//!    zero; once confirmed it is refined to the best-fitting single step
+//!    from 3 samples before that estimate up to the detection, and a series
+//!    flagged for several deploys gets one change point for all of them.
 //!    An alarm is *confirmed* (the detection time) once at least
 //!    `min_after_samples` follow its change point, their median moved by at
 //!    least the minimum effect the bad way, and the rank test agrees at
 //!    `alarm_alpha`.
-//! 3. **Whether: confirmation tests** on the samples after the change point
-//!    (or after the deploy, when nothing was detected) against the
-//!    reference, at α = 10⁻⁵:
+//! 3. **Whether: confirmation tests** on the whole post-deploy window at
+//!    α = 10⁻⁵, and on the samples after the change point at α divided by
+//!    the number of watched samples (the segment was chosen from the same
+//!    data, so it is tested at a Bonferroni-corrected level); either makes
+//!    a regression. Against the reference:
 //!    - location: Mann–Whitney U (mid-ranks; exact without ties for
 //!      the smaller sample ≤ 12, else normal with tie and continuity corrections),
 //!      with Cliff's δ and the relative change of the medians, which must

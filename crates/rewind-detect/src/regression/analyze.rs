@@ -199,6 +199,14 @@ pub fn analyze_deploy(
 /// the same service nearer before it, or the deploy whose service moved
 /// first — becomes [`Finding::AttributedElsewhere`] for this one.
 ///
+/// A series judged for several deploys gets one change point per change:
+/// the latest of its estimates within a window of each other. Each
+/// deploy's judgement only moves an estimate that precedes its own deploy
+/// without support to that deploy, so an earlier estimate from an earlier
+/// deploy's window (a noise sample that started the CUSUM's run) is the
+/// one to distrust; without this, the two windows could blame the same
+/// change on different deploys.
+///
 /// # Errors
 /// [`super::Error::InvalidConfig`].
 pub fn analyze_deploys(
@@ -216,7 +224,7 @@ pub fn analyze_deploys(
             .find(|s| s.label() == label)
             .and_then(|s| s.service.clone())
     };
-    let changes: Vec<ChangeObservation> = verdicts
+    let mut changes: Vec<ChangeObservation> = verdicts
         .iter()
         .flat_map(|v| v.metrics.iter())
         .filter(|m| matches!(m.finding, Finding::Regression))
@@ -229,6 +237,25 @@ pub fn analyze_deploys(
             })
         })
         .collect();
+    let estimated: Vec<(String, Timestamp)> = changes
+        .iter()
+        .map(|c| (c.series.clone(), c.change_at))
+        .collect();
+    let same_change = |series: &str, at: Timestamp| {
+        let near = |(s, t): &&(String, Timestamp)| {
+            s == series && t.nanos_since(at).abs() <= config.post_window_nanos
+        };
+        estimated
+            .iter()
+            .filter(near)
+            .map(|p| p.1)
+            .max()
+            .unwrap_or(at)
+    };
+    for c in &mut changes {
+        c.change_at = same_change(&c.series, c.change_at);
+    }
+    changes.dedup();
     let acfg = AttributionConfig {
         max_lag_nanos: config.post_window_nanos.saturating_mul(2),
         ..AttributionConfig::default()
@@ -240,9 +267,10 @@ pub fn analyze_deploys(
             let Some(d) = m.detection.filter(|_| m.finding == Finding::Regression) else {
                 continue;
             };
+            let at = same_change(&m.series, d.change_at);
             let other = attributions
                 .iter()
-                .find(|a| a.change.series == m.series && a.change.change_at == d.change_at);
+                .find(|a| a.change.series == m.series && a.change.change_at == at);
             if let Some(
                 Cause::CausedBy { deploy_id, .. } | Cause::FollowedFirstMover { deploy_id, .. },
             ) = other.map(|a| &a.cause)

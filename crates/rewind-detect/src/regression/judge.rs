@@ -97,21 +97,39 @@ pub(crate) fn judge(
         out.after_samples = post.len();
         return inconclusive(out, reason);
     }
-    let detection = scan(&watched, &ctx);
+    let detection = scan(&watched, &ctx).map(|d| refine(d, &watched, &ctx));
     let (detection, began_before) = place_change(detection, &watched, span.deploy_at, &ctx);
-    let from = detection.map_or(span.deploy_at, |d| d.change_at);
+    out.detection = detection;
+    let after: Vec<f64> = post.iter().map(|p| p.1).collect();
+    // The whole window after the deploy is fixed in advance: the final
+    // tests at α. A segment that starts at a change point the CUSUM picked
+    // from these same samples is not: any of the watched samples could have
+    // been its start, so its tests are at α over their number (Bonferroni);
+    // otherwise a short run of noise at the window's end, picked because it
+    // is high, passes a test at α far more often than α.
+    let Some(d) = detection.filter(|d| post.first().is_some_and(|f| d.change_at != f.0)) else {
+        return conclude(out, &ctx, &after, None, cfg.alpha);
+    };
     let segment: Vec<f64> = watched
         .iter()
-        .filter(|p| p.0 >= from)
+        .filter(|p| p.0 >= d.change_at)
         .map(|p| p.1)
         .collect();
-    out.detection = detection;
-    conclude(
-        out,
-        &ctx,
-        &segment,
-        began_before.then(|| lead_seconds(from, span.deploy_at)),
-    )
+    let lead = began_before.then(|| lead_seconds(d.change_at, span.deploy_at));
+    let selected_alpha = cfg.alpha / stats::count(watched.len());
+    let chosen = conclude(out.clone(), &ctx, &segment, lead, selected_alpha);
+    if matches!(
+        chosen.finding,
+        Finding::Regression | Finding::BeganBeforeDeploy { .. }
+    ) {
+        return chosen;
+    }
+    let whole = conclude(out, &ctx, &after, None, cfg.alpha);
+    if whole.finding == Finding::Regression {
+        whole
+    } else {
+        chosen
+    }
 }
 
 fn empty(series: &Series, direction: Direction, used: BaselineUsed) -> MetricVerdict {
@@ -272,11 +290,77 @@ impl Prepared {
     }
 }
 
+/// How many samples before the CUSUM's change point [`refine`] looks.
+const REFINE_BACK: usize = 3;
+
+/// Re-estimates the change point of a confirmed detection by maximum
+/// likelihood over all the watched samples: a step from the reference level
+/// (z = 0, known) to an unknown level in the detected direction, starting
+/// at τ, is likeliest where `Σ_{i ≥ τ} z_i / √(n − τ)` peaks (z clipped as
+/// the CUSUM clips it). The CUSUM's own estimate, the first sample after its
+/// statistic was last zero, is early whenever a noise sample above k came
+/// just before the step, and late by a sample when the step's first sample
+/// was low; either misplaces a change near the deploy. The start is kept
+/// no later than the detection and at most [`REFINE_BACK`] samples before
+/// the CUSUM's estimate (a slow ramp is not a step, and its likeliest
+/// "start" can sit far before the CUSUM saw anything).
+fn refine(mut d: Detection, watched: &[(Timestamp, f64)], ctx: &Ctx<'_>) -> Detection {
+    let sign = match d.shift {
+        super::cusum::Shift::Up => 1.0,
+        super::cusum::Shift::Down => -1.0,
+    };
+    let clip = ctx.cfg.cusum_h + ctx.cfg.cusum_k;
+    let z: Vec<f64> = watched
+        .iter()
+        .map(|p| {
+            let z = ctx.base.z(p.1);
+            if z.is_finite() {
+                sign * z.clamp(-clip, clip)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let last = watched.partition_point(|p| p.0 <= d.detected_at);
+    let first = watched
+        .partition_point(|p| p.0 < d.change_at)
+        .saturating_sub(REFINE_BACK);
+    let mut best: Option<(f64, usize)> = None;
+    let mut tail = 0.0;
+    for i in (0..z.len()).rev() {
+        tail += z[i];
+        if i >= last || i < first {
+            continue;
+        }
+        let score = tail / stats::count(z.len() - i).sqrt();
+        if best.is_none_or(|b| score >= b.0) {
+            best = Some((score, i));
+        }
+    }
+    if let Some((score, i)) = best
+        && score > 0.0
+    {
+        d.change_at = watched[i].0;
+        d.alarm_at = d.alarm_at.max(d.change_at);
+        d.samples_to_detect = watched
+            .iter()
+            .filter(|p| p.0 >= d.change_at && p.0 <= d.detected_at)
+            .count();
+    }
+    d
+}
+
 /// A change point before the deploy stands only if the samples between it
-/// and the deploy show the regression on their own by the final standard
-/// (α, the minimum effect; a few high noise samples that started the
-/// CUSUM's run a little early do not); otherwise the estimate
-/// (a sample or two of noise that started the run) is moved to the deploy.
+/// and the deploy show the shift on their own (at least `min_after_samples`
+/// of them, the minimum effect, significance √(α · alarm_alpha), about
+/// 3·10⁻⁴ by default) and sit at least halfway to the level after the
+/// deploy; a few noise samples that started the CUSUM's run early do not.
+/// Otherwise the estimate is moved to the deploy. Whether there is a
+/// regression at all is for the final tests on the whole segment; this
+/// only places its start. The final α would be too strict here: 6 samples
+/// against 180 cannot reach 10⁻⁵ even when all are above the reference, so
+/// a change that began a minute before the deploy was blamed on it; the
+/// alarm's 0.01 too loose: 4 high noise samples before a step pass it.
 /// Returns the detection and whether the change began before the deploy.
 fn place_change(
     detection: Option<Detection>,
@@ -295,7 +379,13 @@ fn place_change(
         .filter(|p| p.0 >= d.change_at && p.0 < deploy_at)
         .map(|p| p.1)
         .collect();
-    if ctx.confirms_final(&pre) {
+    let post: Vec<f64> = watched
+        .iter()
+        .filter(|p| p.0 >= deploy_at)
+        .map(|p| p.1)
+        .collect();
+    let pre_alpha = (ctx.cfg.alpha * ctx.cfg.alarm_alpha).sqrt();
+    if ctx.confirms_at(&pre, pre_alpha) && ctx.sits_at_level_of(&pre, &post, d.shift) {
         return (Some(d), true);
     }
     let Some(first) = watched.iter().find(|p| p.0 >= deploy_at) else {
@@ -316,18 +406,31 @@ impl Ctx<'_> {
     /// their location moved by the minimum effect in the bad direction, and
     /// the test agrees at `alarm_alpha`.
     fn confirms_early(&self, seg: &[f64]) -> bool {
-        seg.len() >= self.cfg.min_after_samples
-            && self
-                .location(seg)
-                .is_some_and(|l| l.big_bad && l.p_bad <= self.cfg.alarm_alpha)
+        self.confirms_at(seg, self.cfg.alarm_alpha)
     }
 
-    /// The same at the final significance `alpha`.
-    fn confirms_final(&self, seg: &[f64]) -> bool {
+    /// The same at significance `alpha`.
+    fn confirms_at(&self, seg: &[f64], alpha: f64) -> bool {
         seg.len() >= self.cfg.min_after_samples
             && self
                 .location(seg)
-                .is_some_and(|l| l.big_bad && l.p_bad <= self.cfg.alpha)
+                .is_some_and(|l| l.big_bad && l.p_bad <= alpha)
+    }
+
+    /// Whether the samples `pre` moved (from the reference, in `shift`'s
+    /// direction) by at least half as much as the samples `post` did, in
+    /// baseline spreads of the medians: a change that began before the
+    /// deploy has most of its step before it; noise that merely started the
+    /// run early, or a baseline a little off, sits nearer the reference.
+    fn sits_at_level_of(&self, pre: &[f64], post: &[f64], shift: super::cusum::Shift) -> bool {
+        let sign = match shift {
+            super::cusum::Shift::Up => 1.0,
+            super::cusum::Shift::Down => -1.0,
+        };
+        match (stats::median(pre), stats::median(post)) {
+            (Some(a), Some(b)) => sign * self.base.z(a) >= 0.5 * sign * self.base.z(b),
+            _ => false,
+        }
     }
 
     /// The location test: Mann–Whitney, or the rate test for sparse counts.

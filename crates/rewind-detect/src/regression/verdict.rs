@@ -129,7 +129,9 @@ pub enum BaselineUsed {
 pub struct Detection {
     /// Which way it moved.
     pub shift: Shift,
-    /// The estimated start of the change (CUSUM change point).
+    /// The estimated start of the change (the CUSUM's change point, refined
+    /// by a maximum-likelihood step fit, and moved to the deploy unless the
+    /// samples before it show the change on their own).
     pub change_at: Timestamp,
     /// When the CUSUM alarmed.
     pub alarm_at: Timestamp,

@@ -12,11 +12,14 @@ struct Spread {
     ratio: f64,
 }
 
+/// The tests on `seg` at significance `alpha` (the configured α, or less
+/// when the segment was chosen by the change point from the same data).
 pub(super) fn conclude(
     mut out: MetricVerdict,
     ctx: &Ctx<'_>,
     seg: &[f64],
     began_before: Option<f64>,
+    alpha: f64,
 ) -> MetricVerdict {
     out.after_samples = seg.len();
     let Some(loc) = ctx.location(seg) else {
@@ -37,10 +40,10 @@ pub(super) fn conclude(
         .then(|| spread_test(ctx, seg))
         .flatten();
     out.spread_ratio = spread.map(|s| s.ratio);
-    let (mde, power) = ctx.min_detectable(seg.len());
+    let (mde, power) = ctx.min_detectable(seg.len(), alpha);
     out.min_detectable_effect = mde.is_finite().then(|| mde.max(cfg.min_relative_effect));
-    let loc_bad = loc.p_bad <= cfg.alpha && loc.big_bad;
-    let spread_bad = spread.is_some_and(|s| s.p <= cfg.alpha && s.ratio >= cfg.min_spread_ratio);
+    let loc_bad = loc.p_bad <= alpha && loc.big_bad;
+    let spread_bad = spread.is_some_and(|s| s.p <= alpha && s.ratio >= cfg.min_spread_ratio);
     out.finding = if loc_bad || spread_bad {
         let p = [
             loc_bad.then_some(loc.p_bad),
@@ -58,19 +61,18 @@ pub(super) fn conclude(
     } else {
         out.p_value = Some(loc.p_bad);
         out.confidence = Some(power);
-        not_regressed(ctx, &loc, mde)
+        not_regressed(&loc, mde, alpha)
     };
     out.verdict = out.finding.verdict();
     out
 }
 
 /// The finding when no test flagged a regression.
-fn not_regressed(ctx: &Ctx<'_>, loc: &Location, mde: f64) -> Finding {
-    let cfg = ctx.cfg;
-    if loc.p_bad <= cfg.alpha {
+fn not_regressed(loc: &Location, mde: f64, alpha: f64) -> Finding {
+    if loc.p_bad <= alpha {
         return Finding::BelowMinimumEffect;
     }
-    if loc.p_good <= cfg.alpha && loc.big_good {
+    if loc.p_good <= alpha && loc.big_good {
         return Finding::Improvement;
     }
     // Sparse counts that look at least doubled but cannot be told apart
@@ -111,7 +113,8 @@ fn spread_test(ctx: &Ctx<'_>, seg: &[f64]) -> Option<Spread> {
 
 impl Ctx<'_> {
     /// The smallest relative change detectable with `n1` samples after, at
-    /// `alpha` with `power`, and the power to see the minimum effect.
+    /// `alpha` with the configured power, and the power to see the minimum
+    /// effect.
     ///
     /// Values: a shift δ in the mean is seen by Mann–Whitney when
     /// δ / (σ √(π/3) √(1/n₀ + 1/n₁)) ≥ z₁₋α + z_power (its efficiency
@@ -119,12 +122,12 @@ impl Ctx<'_> {
     /// after with 2(√c − √μ₁) / √(1 + μ₁/c₀) ≥ z₁₋α + z_power, μ₁ the events
     /// expected after at the baseline rate and c₀ the baseline's events
     /// (Anscombe's square-root transform of Poisson counts).
-    fn min_detectable(&self, n1: usize) -> (f64, f64) {
+    fn min_detectable(&self, n1: usize, alpha: f64) -> (f64, f64) {
         let cfg = self.cfg;
         let one_sided = if self.direction == Direction::Either {
-            cfg.alpha / 2.0
+            alpha / 2.0
         } else {
-            cfg.alpha
+            alpha
         };
         let z_alpha = -stats::normal_quantile(one_sided);
         let z_power = stats::normal_quantile(cfg.power);

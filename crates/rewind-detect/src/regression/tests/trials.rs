@@ -3,7 +3,9 @@
 //! be found, soon after it starts. Counts, not wall-clock times.
 
 use super::super::verdict::DeployVerdict;
-use super::super::{RegressionConfig, SeriesKey, Verdict, WatchEvent, Watcher, analyze_deploy};
+use super::super::{
+    Finding, RegressionConfig, SeriesKey, Verdict, WatchEvent, Watcher, analyze_deploy,
+};
 use super::*;
 
 const STEP: i64 = 5;
@@ -62,7 +64,9 @@ fn latency(v: &DeployVerdict, start: i64) -> Option<i64> {
 fn healthy_deploys_never_regress_and_three_spread_steps_are_always_found() {
     let cfg = RegressionConfig::default();
     let mut false_positives = Vec::new();
-    for seed in 0..TRIALS {
+    // Several seeds' worth: a short run of high noise at the window's end,
+    // picked as a change point from the same samples, must not pass.
+    for seed in (0..TRIALS).chain(5_000..5_000 + 2 * TRIALS) {
         let v = analyze_deploy(&deploy(0), &trial(seed, None), &cfg).unwrap();
         if v.verdict == Verdict::Regression {
             false_positives.push(v.summary);
@@ -151,4 +155,33 @@ fn the_watcher_agrees_with_the_batch_analysis_and_reports_early() {
             );
         }
     }
+}
+
+#[test]
+fn a_change_that_began_before_the_deploy_is_not_blamed_on_it() {
+    let cfg = RegressionConfig::default();
+    let mut rng = Rng::new(17);
+    let mut wrong = Vec::new();
+    for seed in 0..TRIALS {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let metric = [0, 1][(rng.uniform() * 2.0) as usize];
+        let spreads = 3.0 + 3.0 * rng.uniform();
+        // 6–11 samples (60–110 s at the benchmark's 10 s) before the deploy.
+        #[allow(clippy::cast_possible_truncation)]
+        let start = -(12 + (rng.uniform() * 11.0) as i64) * STEP;
+        let v = analyze_deploy(
+            &deploy(0),
+            &trial(3_000 + seed, Some((metric, spreads, start))),
+            &cfg,
+        )
+        .unwrap();
+        let began_before = v
+            .metrics
+            .iter()
+            .any(|m| matches!(m.finding, Finding::BeganBeforeDeploy { .. }));
+        if v.verdict == Verdict::Regression || !began_before {
+            wrong.push((metric, spreads, start, v.summary));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
