@@ -130,6 +130,7 @@ pub use verdict::{
     Verdict,
 };
 pub use watch::{SeriesKey, WatchEvent, Watcher};
+pub use words::{number, p_value};
 
 /// What can go wrong: only a configuration that cannot work.
 #[derive(Debug, thiserror::Error)]

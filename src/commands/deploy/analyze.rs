@@ -20,7 +20,7 @@ use std::io::Write as _;
 use rewind_detect::logsig::{self, ChangeKind, CompareConfig, LogLine, SignatureReport, Windows};
 use rewind_detect::regression::{
     DeployRef, DeployVerdict, Finding, InconclusiveReason, MetricKind, MetricVerdict, Period,
-    RegressionConfig, Verdict, analyze_deploys,
+    RegressionConfig, Verdict, analyze_deploys, number, p_value,
 };
 use rewind_model::Timestamp;
 use serde::Serialize;
@@ -332,8 +332,8 @@ fn render_deploy(s: &mut String, d: &DeployReport) {
 fn metric_row(m: &MetricVerdict) -> [String; 8] {
     let dash = || "-".to_owned();
     let medians = match (m.baseline.map(|b| b.median), m.after_median) {
-        (Some(b), Some(a)) => format!("{} → {}", num(b), num(a)),
-        (Some(b), None) => format!("{} → -", num(b)),
+        (Some(b), Some(a)) => format!("{} → {}", number(b), number(a)),
+        (Some(b), None) => format!("{} → -", number(b)),
         _ => dash(),
     };
     let note = match &m.finding {
@@ -345,7 +345,7 @@ fn metric_row(m: &MetricVerdict) -> [String; 8] {
         Finding::BeganBeforeDeploy { lead_seconds } => {
             format!(
                 "began {} s before the deploy: not caused by it",
-                num(*lead_seconds)
+                number(*lead_seconds)
             )
         }
         Finding::BelowMinimumEffect => "below the minimum effect".to_owned(),
@@ -432,32 +432,6 @@ fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// About three significant figures.
-fn num(x: f64) -> String {
-    let a = x.abs();
-    if a != 0.0 && !(0.001..100_000.0).contains(&a) {
-        format!("{x:.2e}")
-    } else if a >= 100.0 {
-        format!("{x:.1}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    } else {
-        format!("{x:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
-}
-
-fn p_value(p: f64) -> String {
-    if p < 1e-4 {
-        format!("{p:.1e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,10 +473,10 @@ mod tests {
 
     #[test]
     fn numbers_read_well() {
-        assert_eq!(num(0.02), "0.02");
-        assert_eq!(num(190.0), "190");
-        assert_eq!(num(1234.56), "1234.6");
-        assert_eq!(num(0.000_12), "1.20e-4");
+        assert_eq!(number(0.02), "0.02");
+        assert_eq!(number(190.0), "190");
+        assert_eq!(number(1234.56), "1235");
+        assert_eq!(number(0.000_12), "1.20e-4");
         assert_eq!(cut("abcdef", 3), "abc…");
     }
 }

@@ -6,8 +6,10 @@ use rewind_model::Timestamp;
 
 use super::verdict::{DeployVerdict, Finding, InconclusiveReason, MetricVerdict, Period, Verdict};
 
-/// A number with about three significant figures.
-fn num(x: f64) -> String {
+/// A number with about three significant figures, as verdicts print them
+/// (the CLI's tables use it too, so both agree).
+#[must_use]
+pub fn number(x: f64) -> String {
     let a = x.abs();
     if a != 0.0 && !(0.01..100_000.0).contains(&a) {
         format!("{x:.2e}")
@@ -30,7 +32,9 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
-fn p(x: f64) -> String {
+/// A p-value: four decimals, or scientific notation below 10⁻⁴.
+#[must_use]
+pub fn p_value(x: f64) -> String {
     if x < 1e-4 {
         format!("{x:.1e}")
     } else {
@@ -55,7 +59,14 @@ pub(crate) fn metric_summary(m: &MetricVerdict, deploy_at: Option<Timestamp>) ->
     };
     let by = |s: &mut String| {
         if let (Some(r), Some(b), Some(a)) = (m.relative_change, before, after) {
-            write!(s, " {} (median {} → {})", pct(r.abs()), num(b), num(a)).ok();
+            write!(
+                s,
+                " {} (median {} → {})",
+                pct(r.abs()),
+                number(b),
+                number(a)
+            )
+            .ok();
         }
     };
     match &m.finding {
@@ -67,7 +78,7 @@ pub(crate) fn metric_summary(m: &MetricVerdict, deploy_at: Option<Timestamp>) ->
                     s,
                     "{} became unsteady: its spread grew {}×",
                     m.series,
-                    num(m.spread_ratio.unwrap_or(1.0))
+                    number(m.spread_ratio.unwrap_or(1.0))
                 )
                 .ok();
             } else if let Some(rate) = m.rate {
@@ -75,9 +86,9 @@ pub(crate) fn metric_summary(m: &MetricVerdict, deploy_at: Option<Timestamp>) ->
                     s,
                     "{} {moved} from {} to {} events per sample ({}×; {} events in {} samples)",
                     m.series,
-                    num(rate.before_rate),
-                    num(rate.after_rate),
-                    num(rate.ratio),
+                    number(rate.before_rate),
+                    number(rate.after_rate),
+                    number(rate.ratio),
                     rate.after,
                     m.after_samples
                 )
@@ -91,7 +102,7 @@ pub(crate) fn metric_summary(m: &MetricVerdict, deploy_at: Option<Timestamp>) ->
                 if let Some(at) = deploy_at {
                     let lag = secs_between(at, d.change_at);
                     if lag >= 0.0 {
-                        write!(s, ", {} s after the deploy", num(lag)).ok();
+                        write!(s, ", {} s after the deploy", number(lag)).ok();
                     }
                 }
             }
@@ -99,14 +110,14 @@ pub(crate) fn metric_summary(m: &MetricVerdict, deploy_at: Option<Timestamp>) ->
                 write!(
                     s,
                     ", {} s before the deploy: not caused by it",
-                    num(lead_seconds)
+                    number(lead_seconds)
                 )
                 .ok();
             }
             if let Some(pv) = m.p_value {
-                write!(s, " (p = {}", p(pv)).ok();
+                write!(s, " (p = {}", p_value(pv)).ok();
                 if let Some(d) = m.cliffs_delta.filter(|_| !spread_only) {
-                    write!(s, ", Cliff's δ = {}", num(d)).ok();
+                    write!(s, ", Cliff's δ = {}", number(d)).ok();
                 }
                 s.push(')');
             }
