@@ -183,15 +183,12 @@ async fn ingest_inner(state: &AppState, caller: &Caller, body: Body) -> Result<I
 
 /// Publishes an incident's newest timeline entry on the live stream.
 pub(crate) async fn publish_latest(state: &AppState, incident: &rewind_model::IncidentSummary) {
-    match state.store().timeline(incident.id).await {
-        Ok(mut entries) => {
-            if let Some(entry) = entries.pop() {
-                state.publish(LiveEvent::Incident {
-                    incident: incident.clone(),
-                    entry,
-                });
-            }
-        }
+    match state.store().latest_entry(incident.id).await {
+        Ok(Some(entry)) => state.publish(LiveEvent::Incident {
+            incident: incident.clone(),
+            entry,
+        }),
+        Ok(None) => {}
         Err(e) => {
             tracing::warn!(error = %e, incident = %incident.id, "cannot read timeline for the live stream")
         }

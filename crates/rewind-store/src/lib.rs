@@ -117,6 +117,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`Error::NotFound`] when there is no such incident.
     async fn timeline(&self, id: IncidentId) -> Result<Vec<TimelineEntry>>;
 
+    /// The incident's newest timeline entry (one row, however long the
+    /// timeline is); `None` when there is no such incident.
+    async fn latest_entry(&self, id: IncidentId) -> Result<Option<TimelineEntry>>;
+
     /// A stored bundle, by id.
     async fn bundle(&self, id: BundleId) -> Result<Option<BundleRecord>>;
 

@@ -207,12 +207,9 @@ async fn serve_agent(state: AppState, caller: Caller, mut socket: WebSocket) {
     let mut conn = AgentConnection::default();
     let name = caller.token.name.clone();
     tracing::debug!(token = %name, "agent stream connected");
-    let stopping = state.clone();
-    let stopping = async move { stopping.stopping().await };
+    let stopping = state.stopping();
     tokio::pin!(stopping);
-    let watcher = state.clone();
-    let token_id = caller.token.id;
-    let revoked = async move { watcher.revoked(token_id).await };
+    let revoked = state.revoked(caller.token.id);
     tokio::pin!(revoked);
     let mut recheck = tokio::time::interval_at(
         tokio::time::Instant::now() + super::stream::PING_EVERY,

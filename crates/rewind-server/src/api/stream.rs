@@ -144,11 +144,9 @@ async fn serve(
     tracing::debug!(token = %who, "live stream client connected");
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stopper = state.clone();
-    let stopping = async move { stopper.stopping().await };
+    let stopping = state.stopping();
     tokio::pin!(stopping);
-    let watcher = state.clone();
-    let revoked = async move { watcher.revoked(token.id).await };
+    let revoked = state.revoked(token.id);
     tokio::pin!(revoked);
     let end = loop {
         tokio::select! {

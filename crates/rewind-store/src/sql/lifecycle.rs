@@ -260,6 +260,22 @@ macro_rules! lifecycle_methods {
                 }
                 rows.into_iter().map(TimelineRow::entry).collect()
             }
+
+            async fn do_latest_entry(
+                &self,
+                id: rewind_model::IncidentId,
+            ) -> $crate::Result<Option<rewind_model::TimelineEntry>> {
+                use $crate::sql::rows::{TimelineRow, timeline_columns};
+                let row: Option<TimelineRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    timeline_columns!(),
+                    " FROM timeline WHERE incident_id = $1 ORDER BY seq DESC LIMIT 1"
+                ))
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(TimelineRow::entry).transpose()
+            }
         }
     };
 }

@@ -146,6 +146,13 @@ macro_rules! impl_store {
                 self.do_timeline(id).await
             }
 
+            async fn latest_entry(
+                &self,
+                id: rewind_model::IncidentId,
+            ) -> $crate::Result<Option<rewind_model::TimelineEntry>> {
+                self.do_latest_entry(id).await
+            }
+
             async fn bundle(
                 &self,
                 id: rewind_model::BundleId,
