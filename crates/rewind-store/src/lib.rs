@@ -25,7 +25,7 @@ pub use error::{Error, Result};
 pub use open::{open, open_postgres_in_schema};
 pub use records::{
     BundleRecord, Cursor, DeployFilter, IncidentFilter, IncidentPage, IncidentRecord,
-    IngestOutcome, Ingested, NewBundle, NewToken, TransitionChange,
+    IngestOutcome, Ingested, NewBundle, NewToken, StoredCheck, TransitionChange,
 };
 
 use async_trait::async_trait;
@@ -137,6 +137,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`Error::NotFound`].
     async fn get_deploy(&self, id: rewind_model::DeployId) -> Result<Deploy>;
+
+    /// Records a deploy's final regression verdict. A deploy is decided
+    /// once: when it already has one, the stored one is kept and returned.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for the deploy; [`Error::Conflict`] for a
+    /// verdict word other than the three.
+    async fn record_check(&self, check: &StoredCheck) -> Result<StoredCheck>;
+
+    /// A deploy's final verdict, when it has one.
+    async fn get_check(&self, deploy: rewind_model::DeployId) -> Result<Option<StoredCheck>>;
 
     // ---- devices ---------------------------------------------------------
 

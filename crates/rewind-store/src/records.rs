@@ -224,6 +224,25 @@ impl Default for DeployFilter {
     }
 }
 
+/// A deploy's final regression verdict, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCheck {
+    /// The deploy.
+    pub deploy_id: rewind_model::DeployId,
+    /// `regression`, `no_regression` or `inconclusive`.
+    pub verdict: String,
+    /// The verdict in plain words.
+    pub summary: String,
+    /// The evidence (JSON).
+    pub evidence: serde_json::Value,
+    /// The incident a regression opened.
+    pub incident_id: Option<IncidentId>,
+    /// When the window ended.
+    pub window_end: Timestamp,
+    /// When the verdict was reached.
+    pub decided_at: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

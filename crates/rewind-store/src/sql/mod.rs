@@ -19,6 +19,7 @@
 //! names (`rowid IN (… MATCH …)`) and pg_trgm GIN indexes that PostgreSQL's
 //! `ILIKE` uses on its own.
 
+mod checks;
 mod deploys;
 mod devices;
 mod incidents;
@@ -77,6 +78,7 @@ macro_rules! impl_store {
         $crate::sql::tokens::token_methods!($store, $db);
         $crate::sql::devices::device_methods!($store, $db);
         $crate::sql::deploys::deploy_methods!($store, $db);
+        $crate::sql::checks::check_methods!($store, $db);
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {
@@ -180,6 +182,20 @@ macro_rules! impl_store {
                 id: rewind_model::DeployId,
             ) -> $crate::Result<rewind_model::Deploy> {
                 self.do_get_deploy(id).await
+            }
+
+            async fn record_check(
+                &self,
+                check: &$crate::StoredCheck,
+            ) -> $crate::Result<$crate::StoredCheck> {
+                self.do_record_check(check).await
+            }
+
+            async fn get_check(
+                &self,
+                deploy: rewind_model::DeployId,
+            ) -> $crate::Result<Option<$crate::StoredCheck>> {
+                self.do_get_check(deploy).await
             }
 
             async fn upsert_device(

@@ -461,6 +461,36 @@ impl DeployRow {
     }
 }
 
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CheckRow {
+    pub deploy_id: String,
+    pub verdict: String,
+    pub summary: String,
+    pub evidence: String,
+    pub incident_id: Option<String>,
+    pub window_end: i64,
+    pub decided_at: i64,
+}
+
+impl CheckRow {
+    pub(crate) fn check(self) -> Result<crate::StoredCheck> {
+        Ok(crate::StoredCheck {
+            deploy_id: parse::<DeployId>("deploy_checks.deploy_id", &self.deploy_id)?,
+            verdict: self.verdict,
+            summary: self.summary,
+            evidence: serde_json::from_str(&self.evidence)
+                .map_err(|e| Error::corrupt("deploy_checks.evidence", e))?,
+            incident_id: self
+                .incident_id
+                .as_deref()
+                .map(|i| parse::<IncidentId>("deploy_checks.incident_id", i))
+                .transpose()?,
+            window_end: ts(self.window_end),
+            decided_at: ts(self.decided_at),
+        })
+    }
+}
+
 /// Severities at or above `min`, as SQL string literals (they come from an
 /// enum, never from input, so inlining them is safe).
 pub(crate) fn severity_in_list(min: Severity) -> String {

@@ -1,7 +1,7 @@
 //! Tokens, devices and deploys.
 
 use rewind_model::{DeviceId, DeviceIdentity, NewDeploy, Role, Timestamp, TokenId, TokenScope};
-use rewind_store::{DeployFilter, Error, NewToken};
+use rewind_store::{DeployFilter, Error, NewToken, StoredCheck};
 
 use crate::backends;
 
@@ -245,5 +245,71 @@ async fn deploys_are_recorded_and_listed_by_service_environment_and_time() {
             .await,
             ["2.3"]
         );
+    }
+}
+
+#[tokio::test]
+async fn a_deploy_is_decided_once_and_linked_to_its_incident() {
+    for b in backends().await {
+        let new = NewDeploy {
+            service: "checkout".into(),
+            version: "1.4.2".into(),
+            environment: "production".into(),
+            commit: None,
+            actor: None,
+            at: Some(ms(1_000)),
+        };
+        let deploy = b.store.insert_deploy(&new, ms(1_000)).await.unwrap();
+        assert_eq!(b.store.get_check(deploy.id).await.unwrap(), None);
+        let incident = b
+            .store
+            .ingest(&crate::bundle("checkout", 2_000))
+            .await
+            .unwrap()
+            .incident;
+        let check = StoredCheck {
+            deploy_id: deploy.id,
+            verdict: "regression".into(),
+            summary: "checkout/error_rate rose from 0.01 to 0.2".into(),
+            evidence: serde_json::json!({"metrics": [{"series": "error_rate", "p_value": 1e-9}]}),
+            incident_id: Some(incident.id),
+            window_end: ms(301_000),
+            decided_at: ms(302_000),
+        };
+        let stored = b.store.record_check(&check).await.unwrap();
+        assert_eq!(stored, check, "{}", b.name());
+        assert_eq!(
+            b.store.get_check(deploy.id).await.unwrap(),
+            Some(check.clone())
+        );
+
+        // Decided once: a second verdict does not replace the first.
+        let again = StoredCheck {
+            verdict: "no_regression".into(),
+            incident_id: None,
+            ..check.clone()
+        };
+        assert_eq!(b.store.record_check(&again).await.unwrap(), check);
+
+        // Unknown deploys and verdict words are refused, nothing is written.
+        let other = StoredCheck {
+            deploy_id: rewind_model::DeployId::new_v7(),
+            ..check.clone()
+        };
+        assert!(matches!(
+            b.store.record_check(&other).await.unwrap_err(),
+            Error::NotFound { .. }
+        ));
+        let word = b.store.insert_deploy(&new, ms(5_000)).await.unwrap();
+        let bad = StoredCheck {
+            deploy_id: word.id,
+            verdict: "maybe".into(),
+            ..check.clone()
+        };
+        assert!(matches!(
+            b.store.record_check(&bad).await.unwrap_err(),
+            Error::Conflict { .. }
+        ));
+        assert_eq!(b.store.get_check(word.id).await.unwrap(), None);
     }
 }
