@@ -322,47 +322,7 @@ impl AgentConfig {
 }
 
 /// Serde for durations written as `100ms`, `2s`, `1m30s` or a number of seconds.
-pub mod duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize as _, Deserializer};
-
-    /// Parses `100ms`, `2s`, `1.5s`, `1m`, or a plain number of seconds.
-    ///
-    /// # Errors
-    /// A message naming the input.
-    pub fn parse(s: &str) -> Result<Duration, String> {
-        let s = s.trim();
-        let secs = s
-            .strip_suffix('s')
-            .filter(|n| !n.ends_with('m'))
-            .unwrap_or(s);
-        if let Ok(n) = secs.parse::<f64>() {
-            return Duration::try_from_secs_f64(n).map_err(|e| format!("`{s}`: {e}"));
-        }
-        humantime::parse_duration(s)
-            .map_err(|e| format!("`{s}` is not a duration ({e}); write e.g. 100ms, 2s, 1m"))
-    }
-
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Secs(f64),
-        Text(String),
-    }
-
-    /// Deserialises a duration.
-    ///
-    /// # Errors
-    /// When the value is neither a duration string nor a non-negative number.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let parsed = match Raw::deserialize(d)? {
-            Raw::Secs(n) => Duration::try_from_secs_f64(n).map_err(|e| format!("{n}: {e}")),
-            Raw::Text(s) => parse(&s),
-        };
-        parsed.map_err(serde::de::Error::custom)
-    }
-}
+pub use rewind_model::duration;
 
 #[cfg(test)]
 mod tests {

@@ -147,6 +147,12 @@ pub enum LiveEvent {
         /// The device as it is now.
         device: crate::Device,
     },
+    /// A deploy's regression check changed: a regression was detected
+    /// early, or the window ended with a verdict.
+    Check {
+        /// The check as it is now.
+        check: crate::DeployCheck,
+    },
     /// Live samples from an agent.
     Samples {
         /// Which device.

@@ -83,6 +83,26 @@ impl Level {
             _ => Self::Info,
         }
     }
+
+    /// From a level word as loggers write it, ASCII case ignored: `ERROR`,
+    /// `[warn]`, `level=error`, `E:`-style brackets and colons trimmed,
+    /// `fatal`/`panic` as critical, `trace` as debug. `None` for any other word.
+    #[must_use]
+    pub fn from_word(word: &str) -> Option<Self> {
+        let w = word
+            .trim_start_matches("level=")
+            .trim_matches(|c: char| matches!(c, '[' | ']' | ':' | '<' | '>' | '"'))
+            .to_ascii_lowercase();
+        Some(match w.as_str() {
+            "trace" | "debug" | "dbg" => Self::Debug,
+            "info" | "information" => Self::Info,
+            "notice" => Self::Notice,
+            "warn" | "warning" => Self::Warning,
+            "error" | "err" => Self::Error,
+            "critical" | "crit" | "fatal" | "alert" | "emerg" | "panic" => Self::Critical,
+            _ => return None,
+        })
+    }
 }
 
 /// One thing that happened, with where it came from.

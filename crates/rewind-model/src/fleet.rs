@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DeployId, DeviceId, Timestamp};
+use crate::{DeployId, DeviceId, IncidentId, Timestamp};
 
 /// What an agent reports about its device when it registers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -126,6 +126,55 @@ pub struct Deploy {
     pub at: Timestamp,
     /// When the server recorded it.
     pub recorded_at: Timestamp,
+}
+
+/// Where the server's regression watch is with one deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    /// Its window is still open; the verdict so far is partial.
+    Watching,
+    /// The window has passed and the verdict is final.
+    Decided,
+    /// This server did not watch it: recorded before the server started,
+    /// or long ago, or after a restart lost the window's samples.
+    NotWatched,
+}
+
+/// A deploy's regression check: the answer to "did this deploy make things
+/// worse?" (`GET /api/v1/deploys/{id}/check`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeployCheck {
+    /// The deploy.
+    pub deploy: Deploy,
+    /// Watching, decided, or not watched.
+    pub state: CheckState,
+    /// `regression`, `no_regression` or `inconclusive` (partial while
+    /// watching); absent when not watched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// The verdict in plain words: which metric, by how much, since when,
+    /// which new error signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// When the window ends (or ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end: Option<Timestamp>,
+    /// The incident a regression opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<IncidentId>,
+    /// When the final verdict was reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<Timestamp>,
+    /// The evidence: the verdict per metric (baseline, effect, p-value,
+    /// confidence, minimum detectable effect, change point) and the log
+    /// signatures that are new or more frequent, as `rewind deploy analyze
+    /// --json` prints them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub evidence: Option<serde_json::Value>,
 }
 
 #[cfg(test)]

@@ -15,10 +15,12 @@
 
 mod access;
 mod api;
+pub mod duration;
 mod event;
 mod fleet;
 mod ids;
 mod incident;
+pub mod metrics;
 #[cfg(feature = "openapi")]
 mod openapi;
 mod sample;
@@ -33,7 +35,7 @@ pub use api::{
     NoteRequest, ReopenRequest, SampleBatch, SeriesData, TransitionRequest,
 };
 pub use event::{Event, EventKind, Level};
-pub use fleet::{Deploy, Device, DeviceIdentity, NewDeploy};
+pub use fleet::{CheckState, Deploy, DeployCheck, Device, DeviceIdentity, NewDeploy};
 pub use ids::{BundleId, DeployId, DeviceId, IdError, IncidentId, TokenId};
 pub use incident::{IncidentStatus, IncidentSummary, fingerprint};
 pub use sample::{Sample, SeriesName, SeriesNameError};

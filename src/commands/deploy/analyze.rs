@@ -285,8 +285,17 @@ fn render_deploy(s: &mut String, d: &DeployReport) {
     )
     .ok();
     writeln!(s, "  {}", d.summary).ok();
-    if !d.metrics.is_empty() {
-        let rows: Vec<[String; 8]> = d.metrics.iter().map(metric_row).collect();
+    render_evidence(s, &d.metrics, d.log_signatures.as_ref());
+}
+
+/// The per-series table and the log signatures of one verdict.
+pub(super) fn render_evidence(
+    s: &mut String,
+    metrics: &[MetricVerdict],
+    signatures: Option<&SignatureReport>,
+) {
+    if !metrics.is_empty() {
+        let rows: Vec<[String; 8]> = metrics.iter().map(metric_row).collect();
         let head = [
             "series",
             "verdict",
@@ -322,7 +331,7 @@ fn render_deploy(s: &mut String, d: &DeployReport) {
             writeln!(s, "{}", line.trim_end()).ok();
         }
     }
-    if let Some(sig) = &d.log_signatures {
+    if let Some(sig) = signatures {
         render_signatures(s, sig);
     }
 }
@@ -385,6 +394,9 @@ fn reason_words(r: &InconclusiveReason) -> String {
         }
         InconclusiveReason::TooLittleTraffic { events } => {
             format!("too little traffic ({events} events)")
+        }
+        InconclusiveReason::Unconfirmed { have } => {
+            format!("too few samples to confirm ({have})")
         }
     }
 }

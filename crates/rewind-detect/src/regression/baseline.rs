@@ -1,13 +1,13 @@
 //! The robust reference a window is measured against: the median as the
 //! level and the MAD scaled to σ as the spread, floored.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::stats::{self, SIGMA_PER_MAD, SIGMA_PER_MEAN_AD};
 use super::{MetricKind, RegressionConfig};
 
 /// A level and a spread learned from reference samples.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RobustBaseline {
     /// The median of the reference samples.
     pub median: f64,

@@ -1,7 +1,7 @@
 //! [`RegressionConfig`]: windows, thresholds and per-metric directions, with
 //! the defaults and the reasons for them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Error, Result};
 
@@ -11,7 +11,7 @@ pub(crate) const SECOND: i64 = 1_000_000_000;
 pub(crate) const DAY: i64 = 86_400 * SECOND;
 
 /// What a series measures; it picks the default direction and the tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricKind {
     /// A ratio such as an error rate (higher is worse).
@@ -28,6 +28,46 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
+    /// The kind of a series from its name (ASCII case ignored, labels in
+    /// `{…}` ignored): *error* is a rate, or a count when every value is an
+    /// integer (`integers`) and the name says *errors* or *count*; a name
+    /// ending in `.count`/`_count` without *error* (a histogram's
+    /// observations) a throughput; *latency*, *duration*, `*_ms`,
+    /// p50/p90/p95/p99 a latency; *request*, *rps*, *throughput* a
+    /// throughput; anything else other.
+    #[must_use]
+    pub fn from_name(name: &str, integers: bool) -> Self {
+        // Only the metric's own name: labels (`{route="/errors"}`) say nothing
+        // about what it measures.
+        let n = name.split('{').next().unwrap_or(name).to_ascii_lowercase();
+        let has = |w: &str| n.contains(w);
+        // A histogram's observation count (`….duration.count`) is traffic.
+        if (n.ends_with(".count") || n.ends_with("_count")) && !has("error") {
+            return Self::Throughput;
+        }
+        let percentile = n
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| matches!(w, "p50" | "p90" | "p95" | "p99" | "p999"));
+        if has("error") {
+            if integers && (has("errors") || has("count")) {
+                Self::Count
+            } else {
+                Self::Rate
+            }
+        } else if has("latency")
+            || has("duration")
+            || n.ends_with("_ms")
+            || has("_ms_")
+            || percentile
+        {
+            Self::Latency
+        } else if has("request") || has("rps") || has("throughput") {
+            Self::Throughput
+        } else {
+            Self::Other
+        }
+    }
+
     /// The direction in which a change is a regression, unless configured.
     #[must_use]
     pub const fn default_direction(self) -> Direction {
@@ -39,7 +79,7 @@ impl MetricKind {
 }
 
 /// Which way a change must go to be a regression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Rises are regressions (errors, latency).
@@ -51,7 +91,7 @@ pub enum Direction {
 }
 
 /// Where the reference a post-deploy window is compared with comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum BaselineStrategy {
     /// The rolling window just before the deploy
@@ -82,7 +122,7 @@ pub enum BaselineStrategy {
 
 /// Everything the verdicts depend on. Build it with `Default` and adjust;
 /// [`RegressionConfig::validate`] refuses impossible values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegressionConfig {
     /// How long after the deploy the window runs, ns (default 5 min, the
     /// issue's default).
@@ -237,5 +277,39 @@ impl RegressionConfig {
             return bad("strategy", "at least 1 earlier day");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_names() {
+        use MetricKind::*;
+        for (name, integers, kind) in [
+            ("error_rate", false, Rate),
+            ("errors", true, Count),
+            ("error_count", true, Count),
+            ("errors", false, Rate),
+            ("http_5xx_errors_per_min", false, Rate),
+            ("p95_latency_ms", false, Latency),
+            ("db_ms", false, Latency),
+            ("p99", false, Latency),
+            ("request_duration_seconds", false, Latency),
+            ("request_rate", false, Throughput),
+            ("rps", false, Throughput),
+            ("cpu_pct", false, Other),
+            ("temp99", false, Other),
+            ("http.server.request.duration.count", false, Throughput),
+            (
+                "http.server.request.duration.p95{outcome=\"error\"}",
+                false,
+                Latency,
+            ),
+            ("rpc_errors_count", true, Count),
+        ] {
+            assert_eq!(MetricKind::from_name(name, integers), kind, "{name}");
+        }
     }
 }

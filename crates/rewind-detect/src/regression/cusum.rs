@@ -11,12 +11,12 @@
 //! bounded time.
 
 use rewind_model::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Direction;
 
 /// Which way a series moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Shift {
     /// It rose.
@@ -26,7 +26,7 @@ pub enum Shift {
 }
 
 /// A CUSUM alarm.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Alarm {
     /// Which way.
     pub shift: Shift,

@@ -1,12 +1,12 @@
 //! The inputs: [`Series`] (timed values with labels) and [`DeployRef`].
 
 use rewind_model::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::MetricKind;
 
 /// One metric of one service (and optionally one instance), in time order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     /// The metric's name, e.g. `p95_latency_ms`.
     pub name: String,
@@ -110,7 +110,7 @@ impl Series {
 
 /// A deploy as the analysis needs it: which service, which version, where
 /// and when. Convert a stored [`rewind_model::Deploy`] with `From`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployRef {
     /// An id to quote (a stored deploy's UUID, or the seed's `deploy_id`
     /// such as `v1.4.2`).

@@ -22,7 +22,7 @@
 //!   conditional binomial test (given the total, the second count is
 //!   binomial with p = e₁ / (e₀ + e₁)), exact.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The median absolute deviation times this estimates the standard
 /// deviation of normally distributed values (1 / Φ⁻¹(3/4)).
@@ -191,7 +191,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 }
 
 /// Which way the second sample is expected to differ from the first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Alternative {
     /// The second sample tends to be larger.
@@ -203,7 +203,7 @@ pub enum Alternative {
 }
 
 /// The result of a Mann–Whitney U test of `before` against `after`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MannWhitney {
     /// U of the second sample: the number of (before, after) pairs with
     /// after > before, ties counting one half.
@@ -324,7 +324,7 @@ fn u_distribution(m: usize, n: usize) -> Vec<f64> {
 }
 
 /// The result of comparing two Poisson counts.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RateTest {
     /// Events before and after.
     pub before: u64,

@@ -2,7 +2,7 @@
 //! each with a plain-words summary. Everything serialises to JSON.
 
 use rewind_model::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::baseline::RobustBaseline;
 use super::cusum::Shift;
@@ -10,7 +10,7 @@ use super::stats::RateTest;
 use super::{DeployRef, Direction, MetricKind};
 
 /// The answer to "did this deploy make things worse?".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// It did, by at least the minimum effect, with significance.
@@ -22,7 +22,7 @@ pub enum Verdict {
 }
 
 /// What was found for one series, in more detail than the verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Finding {
     /// A significant change in the bad direction of at least the minimum effect.
@@ -65,7 +65,7 @@ impl Finding {
 }
 
 /// Why a series' verdict is inconclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum InconclusiveReason {
     /// No samples at all where they were needed.
@@ -89,6 +89,14 @@ pub enum InconclusiveReason {
         /// Samples the baseline's interval predicts.
         expected: usize,
     },
+    /// The median moved the bad way by at least the minimum effect, with
+    /// some evidence (p ≤ 0.01) but not enough samples to reach the
+    /// significance a regression needs: neither "regression" nor "no
+    /// regression" would be honest.
+    Unconfirmed {
+        /// Samples tested after the deploy (or the change point).
+        have: usize,
+    },
     /// Too few events to see even a doubling of the rate.
     TooLittleTraffic {
         /// Events before and after together.
@@ -97,7 +105,7 @@ pub enum InconclusiveReason {
 }
 
 /// Which part of the data a reason is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     /// The reference.
@@ -107,7 +115,7 @@ pub enum Period {
 }
 
 /// Which baseline was used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum BaselineUsed {
     /// The window before the deploy.
@@ -125,7 +133,7 @@ pub enum BaselineUsed {
 }
 
 /// When a change was seen.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     /// Which way it moved.
     pub shift: Shift,
@@ -144,7 +152,7 @@ pub struct Detection {
 }
 
 /// The verdict for one series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricVerdict {
     /// The series' label (`service/name@instance`).
     pub series: String,
@@ -190,7 +198,7 @@ pub struct MetricVerdict {
 }
 
 /// The verdict for one deploy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeployVerdict {
     /// The deploy.
     pub deploy: DeployRef,

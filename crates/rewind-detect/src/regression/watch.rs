@@ -137,6 +137,18 @@ impl Watcher {
         })
     }
 
+    /// The series it keeps, with their recent samples (the baseline
+    /// window, the guard and the post window).
+    pub fn series(&self) -> impl Iterator<Item = &Series> {
+        self.history.values()
+    }
+
+    /// The newest time it has seen (a sample's, or [`Watcher::advance`]'s).
+    #[must_use]
+    pub fn now(&self) -> Option<Timestamp> {
+        self.now
+    }
+
     /// Samples dropped for arriving out of order.
     #[must_use]
     pub fn dropped(&self) -> u64 {

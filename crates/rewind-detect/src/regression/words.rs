@@ -169,6 +169,9 @@ fn reason_words(r: &InconclusiveReason) -> String {
         InconclusiveReason::TooLittleTraffic { events } => {
             format!("too little traffic to tell ({events} events in all)")
         }
+        InconclusiveReason::Unconfirmed { have } => {
+            format!("a change of at least the minimum effect that {have} samples cannot confirm")
+        }
     }
 }
 

@@ -164,7 +164,7 @@ pub(crate) fn read_metrics(path: &Path) -> anyhow::Result<Metrics> {
         .into_iter()
         .map(|((name, service, environment, instance), pts)| {
             let integers = pts.iter().all(|p| p.1.fract() == 0.0);
-            let mut s = Series::new(name.clone(), kind_of(&name, integers), pts);
+            let mut s = Series::new(name.clone(), MetricKind::from_name(&name, integers), pts);
             s.service = service;
             s.environment = environment;
             s.instance = instance;
@@ -176,31 +176,6 @@ pub(crate) fn read_metrics(path: &Path) -> anyhow::Result<Metrics> {
         counts: FileCounts::new(path, lines, used, &bad),
         ignored_fields: ignored.into_iter().collect(),
     })
-}
-
-/// The kind of a series from its name (ASCII case ignored): *error* is a rate,
-/// or a count when every value is an integer and the name says *errors* or
-/// *count*; *latency*, *duration*, *_ms, p50/p90/p95/p99 a latency;
-/// *request*, *rps*, *throughput* a throughput; anything else other.
-pub(crate) fn kind_of(name: &str, integers: bool) -> MetricKind {
-    let n = name.to_ascii_lowercase();
-    let has = |w: &str| n.contains(w);
-    let percentile = n
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| matches!(w, "p50" | "p90" | "p95" | "p99" | "p999"));
-    if has("error") {
-        if integers && (has("errors") || has("count")) {
-            MetricKind::Count
-        } else {
-            MetricKind::Rate
-        }
-    } else if has("latency") || has("duration") || n.ends_with("_ms") || has("_ms_") || percentile {
-        MetricKind::Latency
-    } else if has("request") || has("rps") || has("throughput") {
-        MetricKind::Throughput
-    } else {
-        MetricKind::Other
-    }
 }
 
 /// One deploy event as recorded.
@@ -317,7 +292,7 @@ fn json_log(line: &str, source: &str) -> Result<LogRecord, String> {
     };
     Ok(LogRecord {
         ts,
-        level: text(&o, "level")?.as_deref().and_then(level),
+        level: text(&o, "level")?.as_deref().and_then(Level::from_word),
         service: text(&o, "service")?,
         source: source.to_owned(),
         text: message,
@@ -336,7 +311,7 @@ fn plain_log(line: &str, source: &str) -> Result<LogRecord, String> {
     };
     let rest = skip_words(line, used_words);
     let lvl_word = rest.split_whitespace().next().unwrap_or_default();
-    let (level, text) = match level(lvl_word) {
+    let (level, text) = match Level::from_word(lvl_word) {
         Some(l) => (Some(l), skip_words(rest, 1)),
         None => (None, rest),
     };
@@ -359,48 +334,9 @@ fn skip_words(s: &str, n: usize) -> &str {
     rest
 }
 
-/// A level word: `ERROR`, `[warn]`, `level=error`, `E:` …
-fn level(word: &str) -> Option<Level> {
-    let w = word
-        .trim_start_matches("level=")
-        .trim_matches(|c: char| matches!(c, '[' | ']' | ':' | '<' | '>' | '"'))
-        .to_ascii_lowercase();
-    Some(match w.as_str() {
-        "trace" | "debug" | "dbg" => Level::Debug,
-        "info" | "information" => Level::Info,
-        "notice" => Level::Notice,
-        "warn" | "warning" => Level::Warning,
-        "error" | "err" => Level::Error,
-        "critical" | "crit" | "fatal" | "alert" | "emerg" | "panic" => Level::Critical,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_come_from_names() {
-        use MetricKind::*;
-        for (name, integers, kind) in [
-            ("error_rate", false, Rate),
-            ("errors", true, Count),
-            ("error_count", true, Count),
-            ("errors", false, Rate),
-            ("http_5xx_errors_per_min", false, Rate),
-            ("p95_latency_ms", false, Latency),
-            ("db_ms", false, Latency),
-            ("p99", false, Latency),
-            ("request_duration_seconds", false, Latency),
-            ("request_rate", false, Throughput),
-            ("rps", false, Throughput),
-            ("cpu_pct", false, Other),
-            ("temp99", false, Other),
-        ] {
-            assert_eq!(kind_of(name, integers), kind, "{name}");
-        }
-    }
 
     #[test]
     fn plain_log_lines_in_common_shapes() {

@@ -1,7 +1,7 @@
 //! What a comparison returns: serialisable, with a sentence per change.
 
 use rewind_model::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::logsig::{TemplateId, template_key};
 use crate::words;
@@ -10,7 +10,7 @@ use crate::words;
 const SUMMARY_TEMPLATE_CHARS: usize = 160;
 
 /// How a signature changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ChangeKind {
@@ -21,7 +21,7 @@ pub enum ChangeKind {
 }
 
 /// One signature that is new or more frequent after the deploy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignatureChange {
     /// New, or a rate jump.
     pub kind: ChangeKind,
@@ -74,7 +74,7 @@ impl SignatureChange {
 }
 
 /// A comparison's changes and what it counted on the way.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignatureReport {
     /// Start of the window before the deploy.
     pub before_start: Timestamp,
@@ -89,7 +89,7 @@ pub struct SignatureReport {
 }
 
 /// What happened to the lines of a comparison.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportCounts {
     /// Lines given.
     pub lines: u64,

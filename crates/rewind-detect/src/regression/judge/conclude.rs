@@ -61,14 +61,14 @@ pub(super) fn conclude(
     } else {
         out.p_value = Some(loc.p_bad);
         out.confidence = Some(power);
-        not_regressed(&loc, mde, alpha)
+        not_regressed(&loc, mde, alpha, seg.len())
     };
     out.verdict = out.finding.verdict();
     out
 }
 
 /// The finding when no test flagged a regression.
-fn not_regressed(loc: &Location, mde: f64, alpha: f64) -> Finding {
+fn not_regressed(loc: &Location, mde: f64, alpha: f64, n_after: usize) -> Finding {
     if loc.p_bad <= alpha {
         return Finding::BelowMinimumEffect;
     }
@@ -88,8 +88,19 @@ fn not_regressed(loc: &Location, mde: f64, alpha: f64) -> Finding {
             },
         };
     }
+    // A change big enough to matter, suggested but not confirmed: the
+    // window is too short (or too noisy) to say either way.
+    if loc.big_bad && loc.p_bad <= UNCONFIRMED_P {
+        return Finding::Inconclusive {
+            reason: InconclusiveReason::Unconfirmed { have: n_after },
+        };
+    }
     Finding::NoChange
 }
+
+/// Evidence for a change (p at most this) that a regression's α does not
+/// reach makes the verdict inconclusive rather than "no regression".
+const UNCONFIRMED_P: f64 = 0.01;
 
 /// Mann–Whitney on the absolute deviations of each sample from its own
 /// median (a rank form of the Brown–Forsythe test, no F distribution

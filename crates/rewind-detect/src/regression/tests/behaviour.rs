@@ -259,3 +259,41 @@ proptest! {
         prop_assert_eq!(m.detection, None);
     }
 }
+
+#[test]
+fn a_big_change_too_short_to_confirm_is_inconclusive_not_no_regression() {
+    let mut rng = Rng::new(9);
+    // A noisy baseline (spread 20 %) and four samples 30 % higher: a change
+    // that matters, suggested (p < 0.01) but far from the regression's α.
+    let mut points = sampled(-1_800, 0, 10, noise(&mut rng, 200.0, 40.0));
+    points.extend([
+        (at(5), 262.0),
+        (at(12), 275.0),
+        (at(20), 258.0),
+        (at(28), 281.0),
+    ]);
+    let s = Series::new("p95_latency_ms", MetricKind::Latency, points).service("checkout");
+    let config = RegressionConfig {
+        post_window_nanos: 30_000_000_000,
+        ..RegressionConfig::default()
+    };
+    let v = analyze_deploy(&deploy(0), std::slice::from_ref(&s), &config).unwrap();
+    let m = &v.metrics[0];
+    assert!(
+        m.p_value.unwrap() > config.alpha && m.p_value.unwrap() <= 0.01,
+        "{m:?}"
+    );
+    assert_eq!(
+        m.finding,
+        Finding::Inconclusive {
+            reason: InconclusiveReason::Unconfirmed { have: 4 }
+        },
+        "{m:?}"
+    );
+    assert_eq!(v.verdict, Verdict::Inconclusive);
+    assert!(
+        m.summary().contains("4 samples cannot confirm"),
+        "{}",
+        m.summary()
+    );
+}
