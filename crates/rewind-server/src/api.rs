@@ -13,6 +13,7 @@ mod deploys;
 mod devices;
 mod health;
 mod incidents;
+mod regression;
 mod samples;
 mod session;
 mod stream;
@@ -78,6 +79,8 @@ pub(crate) fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deploys::routes())
         .merge(devices::routes())
         .merge(samples::routes())
+        .merge(regression::routes())
+        .merge(crate::regress::otlp::routes())
         .merge(session::routes())
         .merge(stream::routes())
         .merge(tokens::routes())

@@ -108,6 +108,12 @@ impl ApiError {
         self.status
     }
 
+    /// The message, for people.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The stable machine-readable code.
     #[must_use]
     pub fn code(&self) -> &'static str {

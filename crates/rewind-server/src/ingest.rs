@@ -110,6 +110,37 @@ pub(crate) async fn ingest(
 
 async fn ingest_inner(state: &AppState, caller: &Caller, body: Body) -> Result<Ingested, ApiError> {
     let received = receive(state, body).await?;
+    store_bundle(
+        state,
+        received.bytes,
+        received.sha256,
+        &caller.actor(),
+        |device| caller.may_ingest_for(device),
+    )
+    .await
+}
+
+/// A bundle the server wrote itself (a deploy's regression), stored exactly
+/// as an upload is: validated, kept as a blob, recorded as an occurrence.
+pub(crate) async fn ingest_own(
+    state: &AppState,
+    bytes: Bytes,
+    actor: &str,
+) -> Result<Ingested, ApiError> {
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    store_bundle(state, bytes, sha256, actor, |_| Ok(())).await
+}
+
+/// Validates received bundle bytes and records them; `allowed` says
+/// whether the sender may ingest for the bundle's device.
+async fn store_bundle(
+    state: &AppState,
+    bytes: Bytes,
+    sha256: String,
+    actor: &str,
+    allowed: impl FnOnce(&rewind_model::DeviceId) -> Result<(), ApiError>,
+) -> Result<Ingested, ApiError> {
+    let received = Received { bytes, sha256 };
     let started = Instant::now();
     let limits = *state.limits();
     let bytes = received.bytes.clone();
@@ -117,7 +148,7 @@ async fn ingest_inner(state: &AppState, caller: &Caller, body: Body) -> Result<I
         .await
         .map_err(|e| ApiError::internal("bundle validation task failed", &e))??;
     let manifest = &bundle.manifest;
-    caller.may_ingest_for(&manifest.device_id)?;
+    allowed(&manifest.device_id)?;
 
     if let Some(stored) = state.store().bundle(manifest.bundle_id).await? {
         if stored.bundle.sha256 != received.sha256 {
@@ -162,7 +193,7 @@ async fn ingest_inner(state: &AppState, caller: &Caller, body: Body) -> Result<I
         blob_key: key,
         bytes: received.bytes.len() as u64,
         sha256: received.sha256,
-        actor: caller.actor(),
+        actor: actor.to_owned(),
     };
     let ingested = state.store().ingest(&new).await?;
     // The incident is stored: a failure to mark the device seen is logged,

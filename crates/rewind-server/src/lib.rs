@@ -30,13 +30,15 @@ mod error;
 pub mod export;
 mod ingest;
 pub mod metrics;
+mod regress;
 mod state;
 pub mod tls;
 mod ui;
 
 pub use api::openapi;
-pub use config::{ServerConfig, TlsFiles};
+pub use config::{RegressionSettings, ServerConfig, TlsFiles};
 pub use error::{ApiError, Error};
+pub use regress::prometheus::{PrometheusConfig, PrometheusQuery};
 pub use state::AppState;
 
 use std::{

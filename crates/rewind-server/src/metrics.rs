@@ -53,6 +53,20 @@ pub struct Metrics {
     pub stream_dropped: Counter,
     /// Uploads in flight now (the ingest queue).
     pub uploads_in_flight: Gauge,
+    /// Metric points taken by the regression watch, by source.
+    pub regression_points: Family<SourceLabel, Counter>,
+    /// Metric points dropped by the regression watch (too old, too far
+    /// ahead, or beyond the series limit).
+    pub regression_dropped: Counter,
+    /// Deploy verdicts reached, by verdict.
+    pub regression_verdicts: Family<OutcomeLabel, Counter>,
+}
+
+/// Where regression inputs came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct SourceLabel {
+    /// `agent`, `jsonl`, `file`, `otlp`, `prometheus`.
+    pub source: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -85,6 +99,9 @@ impl Metrics {
             stream_clients: Gauge::default(),
             stream_dropped: Counter::default(),
             uploads_in_flight: Gauge::default(),
+            regression_points: Family::default(),
+            regression_dropped: Counter::default(),
+            regression_verdicts: Family::default(),
         };
         reg.register("bundles", "Bundles received, by outcome", m.bundles.clone());
         reg.register(
@@ -132,6 +149,21 @@ impl Metrics {
             "uploads_in_flight",
             "Bundle uploads being received or stored",
             m.uploads_in_flight.clone(),
+        );
+        reg.register(
+            "regression_points",
+            "Metric points taken by the regression watch, by source",
+            m.regression_points.clone(),
+        );
+        reg.register(
+            "regression_points_dropped",
+            "Metric points the regression watch dropped: too old, too far ahead, or beyond the series limit",
+            m.regression_dropped.clone(),
+        );
+        reg.register(
+            "regression_verdicts",
+            "Deploy verdicts reached, by verdict",
+            m.regression_verdicts.clone(),
         );
         if let Ok(mut slot) = m.registry.lock() {
             *slot = reg;

@@ -1,15 +1,20 @@
 //! What every handler shares.
 
-use std::{num::NonZeroU32, sync::Arc, time::Duration};
+use std::{collections::HashMap, num::NonZeroU32, sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rewind_bundle::Limits;
-use rewind_model::{LiveEvent, TokenId, TokenInfo};
+use rewind_model::{DeviceId, LiveEvent, TokenId, TokenInfo};
 use rewind_store::Store;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
 
-use crate::{ApiError, Error, ServerConfig, blobs::Blobs, metrics::Metrics};
+use crate::{
+    ApiError, Error, ServerConfig,
+    blobs::Blobs,
+    metrics::Metrics,
+    regress::{self, Feed, WeakState},
+};
 
 /// How many live events a slow stream client may fall behind before it is
 /// dropped (with a close reason) instead of slowing everyone else.
@@ -25,7 +30,7 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     store: Arc<dyn Store>,
     blobs: Blobs,
     limits: Limits,
@@ -37,6 +42,9 @@ struct Inner {
     uploads: Arc<Semaphore>,
     stopping: watch::Sender<bool>,
     revoked: broadcast::Sender<TokenId>,
+    feed: Feed,
+    /// Each device's fleet, as last registered (a cache over the store).
+    fleets: std::sync::RwLock<HashMap<DeviceId, Option<String>>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -75,21 +83,64 @@ impl AppState {
             NonZeroU32::new(config.rate_limit_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(config.rate_limit_burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let (live, _) = broadcast::channel(LIVE_BACKLOG);
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                blobs,
-                limits,
-                max_json_bytes: config.max_json_bytes,
-                secure_cookies: config.tls.is_some(),
-                live,
-                metrics: Metrics::new(),
-                limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
-                uploads: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
-                stopping: watch::channel(false).0,
-                revoked: broadcast::channel(64).0,
-            }),
+        let (feed, feed_rx) = Feed::channel();
+        let inner = Arc::new(Inner {
+            store,
+            blobs,
+            limits,
+            max_json_bytes: config.max_json_bytes,
+            secure_cookies: config.tls.is_some(),
+            live,
+            metrics: Metrics::new(),
+            limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            uploads: Arc::new(Semaphore::new(UPLOAD_SLOTS)),
+            stopping: watch::channel(false).0,
+            revoked: broadcast::channel(64).0,
+            feed: feed.clone(),
+            fleets: std::sync::RwLock::default(),
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            regress::start(&config.regression, &feed, feed_rx, WeakState::new(&inner));
+        } else {
+            tracing::warn!("no async runtime: the regression watch is not started");
         }
+        Self { inner }
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+
+    /// The device's fleet (from its registration; cached).
+    pub(crate) async fn fleet_of(&self, id: &DeviceId) -> Option<String> {
+        if let Ok(map) = self.inner.fleets.read()
+            && let Some(fleet) = map.get(id)
+        {
+            return fleet.clone();
+        }
+        let fleet = match self.store().get_device(id).await {
+            Ok(device) => device.identity.fleet,
+            Err(_) => None,
+        };
+        self.remember_fleet(id, fleet.clone());
+        fleet
+    }
+
+    /// Records a device's fleet after a registration.
+    pub(crate) fn remember_fleet(&self, id: &DeviceId, fleet: Option<String>) {
+        if let Ok(mut map) = self.inner.fleets.write() {
+            map.insert(id.clone(), fleet);
+        }
+    }
+
+    /// Whether shutdown has begun.
+    pub(crate) fn is_stopping(&self) -> bool {
+        *self.inner.stopping.borrow()
+    }
+
+    /// Where checked metric points, log lines and deploys go to be judged.
+    pub(crate) fn feed(&self) -> &Feed {
+        &self.inner.feed
     }
 
     /// The store.

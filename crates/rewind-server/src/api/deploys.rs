@@ -6,10 +6,10 @@
 
 use axum::{
     Json,
-    extract::{Query, State, rejection::JsonRejection, rejection::QueryRejection},
+    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
     http::StatusCode,
 };
-use rewind_model::{Deploy, LiveEvent, NewDeploy, Timestamp};
+use rewind_model::{CheckState, Deploy, DeployCheck, DeployId, LiveEvent, NewDeploy, Timestamp};
 use rewind_store::DeployFilter;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -25,7 +25,9 @@ use crate::{
 const MAX_LIMIT: u32 = 1000;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(record, list))
+    OpenApiRouter::new()
+        .routes(routes!(record, list))
+        .routes(routes!(check))
 }
 
 /// Record a deploy.
@@ -76,6 +78,7 @@ async fn record(
     state.publish(LiveEvent::Deploy {
         deploy: deploy.clone(),
     });
+    state.feed().deploy(deploy.clone()).await;
     Ok((StatusCode::CREATED, Json(deploy)))
 }
 
@@ -178,6 +181,59 @@ async fn list(
     Ok(Json(
         state.store().list_deploys(&query.into_filter()?).await?,
     ))
+}
+
+/// Did this deploy make things worse?
+///
+/// While the deploy's window is open the verdict is partial (`state:
+/// watching`); once it has passed it is final (`decided`), with the
+/// evidence and, for a regression, the incident it opened. A deploy the
+/// server did not watch (recorded before it started, or whose window
+/// passed during a restart) is `not_watched`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deploys/{id}/check",
+    tag = "deploys",
+    security(("token" = ["viewer"])),
+    params(("id" = String, Path, description = "The deploy's id")),
+    responses(
+        (status = 200, body = DeployCheck),
+        (status = 400, body = rewind_model::ApiErrorBody, description = "The id is not a deploy id"),
+        (status = 401, body = rewind_model::ApiErrorBody),
+        (status = 403, body = rewind_model::ApiErrorBody),
+        (status = 404, body = rewind_model::ApiErrorBody, description = "No such deploy"),
+    )
+)]
+async fn check(
+    _: Viewer,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<DeployCheck>, ApiError> {
+    let id: DeployId = id.trim().parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_id",
+            format!("{id:?} is not a deploy id"),
+        )
+        .hint("deploy ids are UUIDs, as `rewind deploy notify` and GET /api/v1/deploys print them")
+    })?;
+    let deploy = state.store().get_deploy(id).await?;
+    if let Some(stored) = state.store().get_check(id).await? {
+        return Ok(Json(crate::regress::decided(deploy, stored)));
+    }
+    if let Some(watching) = state.feed().check(id).await {
+        return Ok(Json(watching));
+    }
+    Ok(Json(DeployCheck {
+        deploy,
+        state: CheckState::NotWatched,
+        verdict: None,
+        summary: None,
+        window_end: None,
+        incident_id: None,
+        decided_at: None,
+        evidence: None,
+    }))
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ async fn register(
         .upsert_device(&id, &identity, Timestamp::now())
         .await?;
     tracing::info!(device = %id, agent_version = ?device.identity.agent_version, "device registered");
+    state.remember_fleet(&id, device.identity.fleet.clone());
     state.publish(LiveEvent::Device {
         device: device.clone(),
     });

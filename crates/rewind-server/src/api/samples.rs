@@ -3,8 +3,9 @@
 //! batches as text frames).
 //!
 //! Nothing is stored: batches are checked, counted, mark the device as seen
-//! and go out on the live stream to dashboards connected at the time.
-//! Incidents keep their data in bundles.
+//! and go out on the live stream to dashboards connected at the time; the
+//! samples of a device in a fleet also feed the regression watch (deploys
+//! to that fleet are judged on them). Incidents keep their data in bundles.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,10 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
-use rewind_model::{ApiErrorBody, ApiErrorDetail, DeviceId, LiveEvent, SampleBatch, Timestamp};
+use rewind_model::{
+    ApiErrorBody, ApiErrorDetail, DeviceId, EventKind, Level, LiveEvent, SampleBatch, Timestamp,
+    metrics::{LogPoint, MetricPoint},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -27,7 +31,7 @@ use super::{
     json_body,
     stream::{CLOSE_POLICY, CLOSE_TOO_BIG, close, upgrade},
 };
-use crate::{ApiError, AppState, auth::Caller, auth::Ingest};
+use crate::{ApiError, AppState, auth::Caller, auth::Ingest, metrics::SourceLabel};
 
 /// Most samples in one batch.
 pub(crate) const MAX_SAMPLES: usize = 10_000;
@@ -105,12 +109,15 @@ fn check(batch: &SampleBatch) -> Result<(), Refusal> {
 }
 
 /// Counts a checked batch and sends its samples to live dashboards.
-fn publish(state: &AppState, batch: SampleBatch) -> SamplesAccepted {
+async fn publish(state: &AppState, batch: SampleBatch) -> SamplesAccepted {
     let accepted = SamplesAccepted {
         samples: batch.samples.len(),
         events: batch.events.len(),
     };
     state.metrics().samples.inc_by(accepted.samples as u64);
+    if let Some(fleet) = state.fleet_of(&batch.device_id).await {
+        feed_regression(state, &batch, fleet);
+    }
     if !batch.samples.is_empty() {
         state.publish(LiveEvent::Samples {
             device_id: batch.device_id,
@@ -118,6 +125,55 @@ fn publish(state: &AppState, batch: SampleBatch) -> SamplesAccepted {
         });
     }
     accepted
+}
+
+/// The batch's samples and warning-or-worse log events, for the regression
+/// watch: series of the device (instance = device id) in its fleet's
+/// environment, judged for deploys to that fleet. Devices in no fleet are
+/// not fed: their series would be judged for every deploy of every service.
+/// A watch that is behind drops them (counted); the live view still gets them.
+fn feed_regression(state: &AppState, batch: &SampleBatch, fleet: String) {
+    let device = batch.device_id.as_str();
+    let points: Vec<MetricPoint> = batch
+        .samples
+        .iter()
+        .filter(|s| s.value.is_finite())
+        .map(|s| MetricPoint {
+            at: s.ts,
+            name: s.series.as_str().to_owned(),
+            value: s.value,
+            service: None,
+            environment: Some(fleet.clone()),
+            instance: Some(device.to_owned()),
+        })
+        .collect();
+    let lines: Vec<LogPoint> = batch
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Log && e.level >= Level::Warning)
+        .filter_map(|e| {
+            let mut line = LogPoint {
+                at: e.ts,
+                level: Some(e.level),
+                service: None,
+                environment: Some(fleet.clone()),
+                source: format!("{device}:{}", e.source),
+                text: e.message.clone(),
+            };
+            line.check().ok().map(|()| line)
+        })
+        .collect();
+    let n = points.len() as u64;
+    let feed = state.feed();
+    if feed.try_metrics(points).is_err() || feed.try_logs(lines).is_err() {
+        state.metrics().regression_dropped.inc_by(n);
+        return;
+    }
+    state
+        .metrics()
+        .regression_points
+        .get_or_create(&SourceLabel { source: "agent" })
+        .inc_by(n);
 }
 
 /// Send live samples (not stored: they go to dashboards connected now).
@@ -155,7 +211,7 @@ async fn post_samples(
         .store()
         .touch_device(&batch.device_id, Timestamp::now())
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(publish(&state, batch))))
+    Ok((StatusCode::ACCEPTED, Json(publish(&state, batch).await)))
 }
 
 /// Stream live samples from an agent (WebSocket; not stored).
@@ -354,7 +410,7 @@ async fn take_frame(
             }
         }
     }
-    let accepted = publish(state, batch);
+    let accepted = publish(state, batch).await;
     conn.samples += accepted.samples as u64;
     Ok(())
 }

@@ -8,7 +8,10 @@ mod deploys;
 mod devices;
 mod ingest;
 mod lifecycle;
+mod otlp;
+mod prometheus;
 mod read;
+mod regression;
 mod s3;
 mod samples;
 mod session;
@@ -95,7 +98,25 @@ impl TestServer {
         out
     }
 
+    /// SQLite in a temp directory, with settings changed by `edit` (the
+    /// regression watch's windows, say).
+    pub(crate) async fn with_config(edit: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("rewind.db").display());
+        let store = rewind_store::open(&url).await.unwrap();
+        Self::over_with(store, dir, 64 << 20, edit).await
+    }
+
     async fn over(store: Arc<dyn Store>, dir: tempfile::TempDir, max_bundle_bytes: u64) -> Self {
+        Self::over_with(store, dir, max_bundle_bytes, |_| {}).await
+    }
+
+    async fn over_with(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        max_bundle_bytes: u64,
+        edit: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
         let mut config = ServerConfig::new(dir.path().to_path_buf());
         config.max_bundle_bytes = max_bundle_bytes;
         config.rate_limit_per_second = 10_000;
@@ -110,6 +131,7 @@ impl TestServer {
         };
         let robot = make_token(&*store, "robot-7", device("robot-7")).await;
         let other = make_token(&*store, "robot-8", device("robot-8")).await;
+        edit(&mut config);
         let state = AppState::new(Arc::clone(&store), blobs, &config);
         Self {
             app: rewind_server::router(state),
