@@ -480,6 +480,11 @@ pub(crate) enum DeployCommand {
         after_help = "Examples:\n  rewind deploy analyze --metrics metrics.jsonl --deploys deploy-events.jsonl\n  rewind deploy analyze --metrics m.jsonl --deploys d.jsonl --logs app.log --json | jq '.deploys[].verdict'\n  rewind deploy analyze --metrics m.jsonl --deploys d.jsonl --window 10m --min-effect 10% || echo \"regressed\"\n\nInputs (JSON Lines, one object a line):\n  metrics  {\"timestamp\":\"2026-03-30T19:30:00Z\",\"error_rate\":0.02,\"p95_latency_ms\":190.0,\"request_rate\":1200.0}\n           optional \"service\", \"environment\", \"instance\"; every other numeric field is a series.\n           Kinds from the name: *error* a rate (integer *errors*/*count* a count), *latency*,\n           *duration*, *_ms, p50/p90/p95/p99 a latency, *request*/*rps*/*throughput* a\n           throughput, anything else other. Rates, counts and latencies regress upwards;\n           throughput and others either way.\n  deploys  {\"timestamp\":\"2026-03-30T20:00:00Z\",\"deploy_id\":\"v1.4.2\",\"environment\":\"production\"}\n           optional \"service\", \"version\", \"commit\", \"actor\".\n  logs     plain lines starting with a time (`2026-03-30T20:00:01Z ERROR …`, `2026-03-30 20:00:01 …`)\n           or JSON lines {\"timestamp\",\"level\",\"message\"}; error-ish lines are grouped into\n           signatures, and those new or much more frequent after the deploy are reported.\nTimestamps are RFC 3339 (or Unix seconds in JSON); times without a zone are UTC.\n\nEach deploy's metrics in the --window after it are compared with the --baseline\nbefore it (robust median and spread, CUSUM for when, Mann-Whitney for whether, at\nleast --min-effect). A bad line is skipped, counted and named as FILE:LINE on\nstderr; a file with no usable line at all is an error. See docs/regressions.md.\n\nExit codes: 0 no deploy regressed (inconclusive ones included), 1 at least one\nregression (a CI gate), 2 bad arguments or unusable input."
     )]
     Analyze(DeployAnalyzeArgs),
+    /// Follow a deploy's regression check on the server until its verdict, and print it.
+    #[command(
+        after_help = "Examples:\n  rewind deploy watch 01932c4e-…                      # a deploy recorded earlier\n  REWIND_TOKEN=rwd_… rewind deploy watch --service checkout --version \"$GIT_SHA\"\n      # record the deploy, then wait for its verdict: a CI gate after a rollout\n  rewind deploy watch 01932c4e-… --no-wait --json    # the partial verdict now\n\nThe server judges each recorded deploy over a window after it (5 minutes by\ndefault) against a baseline before it, from the metrics it receives (agents, POST\n/api/v1/metrics, OTLP, followed files, Prometheus). While the window is open this\nshows the verdict so far; then it prints the final verdict with, per metric, the\nbaseline and after medians, the change, p-value, confidence and the smallest\nchange it could have seen, the log signatures new after the deploy, and the\nincident a regression opened. See docs/regressions.md.\n\nExit codes: 0 no regression (or inconclusive, or not watched), 1 regression or\nthe server is unreachable, 2 bad arguments."
+    )]
+    Watch(DeployWatchArgs),
 }
 
 /// `rewind deploy analyze` flags.
@@ -518,6 +523,67 @@ pub(crate) struct DeployNotifyArgs {
     /// API token with the responder role (prefer REWIND_TOKEN: command lines are visible to others).
     #[arg(long, env = "REWIND_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// What was deployed.
+    #[command(flatten)]
+    pub deploy: DeployFields,
+    /// Print the recorded deploy as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rewind deploy watch` flags.
+#[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
+pub(crate) struct DeployWatchArgs {
+    /// The deploy to watch (its id, as `rewind deploy notify` prints it). Leave it
+    /// out and give --service and --version to record a deploy and watch it.
+    pub deploy: Option<String>,
+    /// Base URL of the Rewind server.
+    #[arg(long, env = "REWIND_SERVER", default_value = "http://127.0.0.1:8420")]
+    pub server: String,
+    /// API token: viewer to watch, responder to also record the deploy (prefer REWIND_TOKEN).
+    #[arg(long, env = "REWIND_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// The deploy to record first, instead of a deploy id.
+    #[command(flatten)]
+    pub notify: DeployWatchFields,
+    /// How often to ask the server.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Print the check as it is now (partial while the window is open) and exit.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print the final check as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What was deployed, for `rewind deploy watch` (optional: a deploy id may be given instead).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployWatchFields {
+    /// The service deployed (`checkout`).
+    #[arg(long, requires = "version", conflicts_with = "deploy")]
+    pub service: Option<String>,
+    /// The version deployed.
+    #[arg(long, requires = "service")]
+    pub version: Option<String>,
+    /// Where [default: production].
+    #[arg(long, requires = "service")]
+    pub environment: Option<String>,
+    /// The source commit.
+    #[arg(long, requires = "service")]
+    pub commit: Option<String>,
+    /// Who deployed.
+    #[arg(long, requires = "service")]
+    pub actor: Option<String>,
+    /// When the deploy happened, RFC 3339 [default: now].
+    #[arg(long, requires = "service")]
+    pub at: Option<String>,
+}
+
+/// What was deployed: the fields of `POST /api/v1/deploys`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DeployFields {
     /// The service deployed (`planner`).
     #[arg(long)]
     pub service: String,
@@ -536,9 +602,6 @@ pub(crate) struct DeployNotifyArgs {
     /// When the deploy happened, RFC 3339 (`2026-05-13T14:30:00Z`) [default: now, by the server's clock].
     #[arg(long)]
     pub at: Option<String>,
-    /// Print the recorded deploy as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]

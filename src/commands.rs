@@ -33,6 +33,7 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Token(command) => token::run(command).await,
         Command::Deploy(DeployCommand::Notify(args)) => deploy::notify(args).await,
         Command::Deploy(DeployCommand::Analyze(args)) => deploy::analyze(&args),
+        Command::Deploy(DeployCommand::Watch(args)) => deploy::watch(args).await,
         Command::Detect(args) => detect::run(&args),
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),

@@ -1,5 +1,9 @@
 //! `rewind demo`: a server and an agent in this process, a real but bounded
-//! CPU load, and the incident it causes, ready in the dashboard.
+//! CPU load, and the incident it causes, ready in the dashboard; beside
+//! them a simulated `checkout` service ([`service`]) whose bad release the
+//! server's regression watch catches as a second incident.
+
+mod service;
 
 use std::{
     sync::{
@@ -22,6 +26,8 @@ use crate::cli::DemoArgs;
 const DEMO_RULES: &str = include_str!("../../examples/rules/demo.yaml");
 /// Quiet time before the load, so the bundle shows a baseline.
 const BASELINE: Duration = Duration::from_secs(5);
+/// How long after the bad release the server judges it.
+const REGRESSION_WINDOW: Duration = Duration::from_secs(15);
 /// The load never lasts longer than this.
 const MAX_LOAD: Duration = Duration::from_secs(20);
 
@@ -36,7 +42,12 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
-    let server_config = ServerConfig::new(args.state_dir.join("server"));
+    let mut server_config = ServerConfig::new(args.state_dir.join("server"));
+    // Short windows, so the bad release is judged while you watch.
+    server_config.regression.window = REGRESSION_WINDOW;
+    server_config.regression.baseline = service::HISTORY;
+    server_config.regression.guard = Duration::from_secs(3);
+    server_config.regression.lateness = Duration::from_secs(2);
     let device = DeviceId::from_hostname(&super::agent::hostname());
     let tokens = provision(&server_config, &device).await?;
     let server = tokio::spawn(rewind_server::launch_with_listener(
@@ -47,6 +58,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
     say(
         &args,
         &format!("server: {url} (state in {})", args.state_dir.display()),
+    );
+
+    let checkout = service::Service::new(&url, &tokens.dashboard)?;
+    let checkout_task = tokio::spawn(checkout.clone().run());
+    say(
+        &args,
+        &format!(
+            "service: `{}` reports its metrics and logs ({}s of history first)",
+            service::SERVICE,
+            service::HISTORY.as_secs()
+        ),
     );
 
     let (tx, mut events) = mpsc::channel(64);
@@ -64,6 +86,17 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ),
     );
     tokio::time::sleep(BASELINE).await;
+
+    let deploy = checkout.deploy_bad_release().await?;
+    say(
+        &args,
+        &format!(
+            "deploy: {} {} recorded ({deploy}); the server judges it over the next {}s",
+            service::SERVICE,
+            service::BAD_VERSION,
+            REGRESSION_WINDOW.as_secs()
+        ),
+    );
 
     let load = CpuLoad::start();
     say(
@@ -109,13 +142,52 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<()> {
         );
     };
     report(&args, &url, &incident, &tokens.dashboard);
+    agent.abort();
+
+    let verdict = tokio::time::timeout(
+        args.timeout.saturating_sub(started.elapsed()),
+        checkout.wait_for_verdict(&deploy),
+    );
+    let verdict = tokio::select! {
+        r = verdict => r,
+        () = super::shutdown::signal() => bail!("interrupted before the deploy was judged"),
+    };
+    checkout_task.abort();
+    let check = match verdict {
+        Ok(check) => check?,
+        Err(_) => bail!(
+            "the deploy was not judged within {}s\nhint: raise --timeout",
+            args.timeout.as_secs()
+        ),
+    };
+    report_regression(&url, &check, &tokens.dashboard)?;
     if args.exit_after_incident {
-        agent.abort();
         server.abort();
         return Ok(());
     }
     server.await.context("server task failed")??;
-    agent.abort();
+    Ok(())
+}
+
+/// The bad release's verdict: a regression incident, or an error saying
+/// the watch missed it (the demo's story would be wrong).
+fn report_regression(
+    url: &str,
+    check: &rewind_model::DeployCheck,
+    token: &str,
+) -> anyhow::Result<()> {
+    let summary = check.summary.as_deref().unwrap_or("");
+    let Some(incident) = check.incident_id else {
+        bail!(
+            "the bad release was judged `{}`, not a regression: {summary}",
+            check.verdict.as_deref().unwrap_or("-")
+        );
+    };
+    println!(
+        "deploy {} {} judged: regression, incident {incident}: {summary}",
+        check.deploy.service, check.deploy.version
+    );
+    println!("dashboard: {url}/#/incidents/{incident}?token={token}");
     Ok(())
 }
 

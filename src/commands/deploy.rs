@@ -1,8 +1,10 @@
 //! `rewind deploy notify`: records a deploy on the server
 //! (`POST /api/v1/deploys`) and prints what the server recorded.
-//! `rewind deploy analyze` (in [`mod@analyze`]) judges recorded deploys offline.
+//! `rewind deploy analyze` (in [`mod@analyze`]) judges recorded deploys offline;
+//! `rewind deploy watch` (in [`mod@watch`]) follows the server's verdict.
 
 mod analyze;
+mod watch;
 
 use std::time::Duration;
 
@@ -11,10 +13,33 @@ use rewind_model::{ApiErrorBody, Deploy, NewDeploy, Timestamp};
 
 pub(crate) use analyze::analyze;
 
-use crate::{UsageError, cli::DeployNotifyArgs};
+use crate::{
+    UsageError,
+    cli::{DeployFields, DeployNotifyArgs, DeployWatchArgs, DeployWatchFields},
+};
+
+/// `rewind deploy watch …`.
+pub(crate) async fn watch(args: DeployWatchArgs) -> anyhow::Result<()> {
+    watch::check_interval(args.interval)?;
+    watch::watch(args).await
+}
+
+impl DeployWatchFields {
+    /// The deploy to record, when --service and --version are given.
+    fn fields(&self) -> Option<DeployFields> {
+        Some(DeployFields {
+            service: self.service.clone()?,
+            version: self.version.clone()?,
+            environment: self.environment.clone(),
+            commit: self.commit.clone(),
+            actor: self.actor.clone(),
+            at: self.at.clone(),
+        })
+    }
+}
 
 /// The request body the flags describe, checked as the server checks it.
-fn new_deploy(args: &DeployNotifyArgs) -> Result<NewDeploy, UsageError> {
+fn new_deploy(args: &DeployFields) -> Result<NewDeploy, UsageError> {
     let at = args
         .at
         .as_deref()
@@ -79,49 +104,91 @@ fn refusal(status: reqwest::StatusCode, body: &[u8], server: &str) -> anyhow::Er
     anyhow::anyhow!("{what}: {message}\n  hint: {hint}")
 }
 
+/// The server's API, for the deploy commands.
+pub(super) struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    /// Checks the server URL and the token, and sets up the client.
+    fn new(server: &str, token: &str) -> anyhow::Result<Self> {
+        let base = server.trim().trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(UsageError(format!(
+                "error: --server {base:?} is not an http(s) URL\n  hint: e.g. --server http://127.0.0.1:8420 (or REWIND_SERVER)"
+            ))
+            .into());
+        }
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(UsageError(
+                "error: no token\n  hint: set REWIND_TOKEN (or --token) to a token from `rewind token create`".into(),
+            )
+            .into());
+        }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("rewind/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(Self {
+            client,
+            base: base.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends a request and reads a JSON answer, explaining refusals.
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> anyhow::Result<T> {
+        let base = &self.base;
+        let res = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| {
+                format!("cannot reach the server at {base} (is it running? is --server right?)")
+            })?;
+        let status = res.status();
+        let bytes = res
+            .bytes()
+            .await
+            .with_context(|| format!("the server at {base} broke off its answer"))?;
+        if !status.is_success() {
+            return Err(refusal(status, &bytes, base));
+        }
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("unexpected answer from {url} ({status})"))
+    }
+
+    /// `POST /api/v1/deploys`.
+    async fn record(&self, body: &NewDeploy) -> anyhow::Result<Deploy> {
+        let url = format!("{}/api/v1/deploys", self.base);
+        self.send(self.client.post(&url).json(body), &url).await
+    }
+
+    /// `GET path`.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = format!("{}{path}", self.base);
+        self.send(self.client.get(&url), &url).await
+    }
+}
+
 /// `rewind deploy notify …`.
 pub(crate) async fn notify(args: DeployNotifyArgs) -> anyhow::Result<()> {
-    let body = new_deploy(&args)?;
-    let base = args.server.trim().trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(UsageError(format!(
-            "error: --server {base:?} is not an http(s) URL\n  hint: e.g. --server http://127.0.0.1:8420 (or REWIND_SERVER)"
-        ))
-        .into());
-    }
-    let token = args.token.trim();
-    if token.is_empty() {
-        return Err(UsageError(
-            "error: no token\n  hint: set REWIND_TOKEN (or --token) to a responder token from `rewind token create`".into(),
-        )
-        .into());
-    }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("rewind/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("cannot set up the HTTP client")?;
-    let url = format!("{base}/api/v1/deploys");
-    let res = client
-        .post(&url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .with_context(|| {
-            format!("cannot reach the server at {base} (is it running? is --server right?)")
-        })?;
-    let status = res.status();
-    let bytes = res
-        .bytes()
-        .await
-        .with_context(|| format!("the server at {base} broke off its answer"))?;
-    if !status.is_success() {
-        return Err(refusal(status, &bytes, base));
-    }
-    let deploy: Deploy = serde_json::from_slice(&bytes)
-        .with_context(|| format!("unexpected answer from {url} ({status})"))?;
+    let body = new_deploy(&args.deploy)?;
+    let api = Api::new(&args.server, &args.token)?;
+    let deploy = api.record(&body).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&deploy)?);
     } else {
@@ -149,17 +216,14 @@ fn describe(d: &Deploy) -> String {
 mod tests {
     use super::*;
 
-    fn args() -> DeployNotifyArgs {
-        DeployNotifyArgs {
-            server: "http://127.0.0.1:1".into(),
-            token: "rwd_x".into(),
+    fn args() -> DeployFields {
+        DeployFields {
             service: "planner".into(),
             version: "2.1".into(),
             environment: None,
             commit: Some(String::new()),
             actor: None,
             at: None,
-            json: false,
         }
     }
 

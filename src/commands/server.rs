@@ -8,10 +8,11 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context as _;
-use rewind_server::{ServerConfig, TlsFiles};
+use rewind_server::{RegressionSettings, ServerConfig, TlsFiles};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -27,7 +28,7 @@ pub(crate) const DEFAULT_STATE_DIR: &str = ".rewind-server";
 
 /// The server config file: every key optional, unknown keys refused.
 /// Relative paths are relative to the file's directory.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ServerFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +53,125 @@ pub(crate) struct ServerFile {
     pub tls_key: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insecure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<RegressionFile>,
+}
+
+/// The `regression:` section: how deploys are judged, and where metrics
+/// and logs come from besides the API (docs/regressions.md).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegressionFile {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration"
+    )]
+    pub window: Option<Duration>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration"
+    )]
+    pub baseline: Option<Duration>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration"
+    )]
+    pub guard: Option<Duration>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration"
+    )]
+    pub lateness: Option<Duration>,
+    /// A fraction (`0.05`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_effect: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_series: Option<usize>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_duration"
+    )]
+    pub min_interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric_files: Vec<PathBuf>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub log_files: Vec<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<rewind_server::PrometheusConfig>,
+}
+
+/// Optional durations as text (`5m`), through [`rewind_model::duration`].
+mod opt_duration {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        rewind_model::duration::deserialize(d).map(Some)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => rewind_model::duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl RegressionFile {
+    /// The file's values over `defaults`, checked.
+    fn apply(&self, mut r: RegressionSettings) -> Result<RegressionSettings, UsageError> {
+        let bad = |key: &str, what: &str| {
+            UsageError(format!(
+                "error: regression.{key} {what}\n  hint: docs/regressions.md lists the regression settings"
+            ))
+        };
+        r.window = self.window.unwrap_or(r.window);
+        r.baseline = self.baseline.unwrap_or(r.baseline);
+        r.guard = self.guard.unwrap_or(r.guard);
+        r.lateness = self.lateness.unwrap_or(r.lateness);
+        r.min_effect = self.min_effect.unwrap_or(r.min_effect);
+        r.max_series = self.max_series.unwrap_or(r.max_series);
+        r.min_interval = self.min_interval.unwrap_or(r.min_interval);
+        for (key, d) in [("window", r.window), ("baseline", r.baseline)] {
+            if d.is_zero() {
+                return Err(bad(key, "must be longer than 0"));
+            }
+        }
+        if !(r.min_effect.is_finite() && (0.0..10.0).contains(&r.min_effect)) {
+            return Err(bad("min_effect", "must be a fraction such as 0.05"));
+        }
+        if r.max_series == 0 {
+            return Err(bad("max_series", "must be at least 1"));
+        }
+        r.metric_files.clone_from(&self.metric_files);
+        r.log_files.clone_from(&self.log_files);
+        r.prometheus.clone_from(&self.prometheus);
+        Ok(r)
+    }
+
+    /// The settings in effect, as a file section.
+    fn from_settings(r: &RegressionSettings) -> Self {
+        Self {
+            window: Some(r.window),
+            baseline: Some(r.baseline),
+            guard: Some(r.guard),
+            lateness: Some(r.lateness),
+            min_effect: Some(r.min_effect),
+            max_series: Some(r.max_series),
+            min_interval: Some(r.min_interval),
+            metric_files: r.metric_files.clone(),
+            log_files: r.log_files.clone(),
+            prometheus: r.prometheus.clone(),
+        }
+    }
 }
 
 impl ServerFile {
@@ -87,9 +207,14 @@ impl ServerFile {
         })?;
         let mut file = Self::parse(&text, &path.display().to_string())?;
         let base = path.parent().unwrap_or_else(|| Path::new(""));
+        let followed = file
+            .regression
+            .iter_mut()
+            .flat_map(|r| r.metric_files.iter_mut().chain(r.log_files.iter_mut()));
         for p in [&mut file.state_dir, &mut file.tls_cert, &mut file.tls_key]
             .into_iter()
             .flatten()
+            .chain(followed)
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -138,6 +263,7 @@ impl Settings {
             tls_cert: c.tls.as_ref().map(|t| t.cert.clone()),
             tls_key: c.tls.as_ref().map(|t| t.key.clone()),
             insecure: Some(self.insecure),
+            regression: Some(RegressionFile::from_settings(&c.regression)),
         }
     }
 }
@@ -239,6 +365,21 @@ fn resolve_with(args: &ServerArgs, file: ServerFile) -> Result<Settings, UsageEr
             ));
         }
     };
+    if let Some(r) = &file.regression {
+        server.regression = r.apply(server.regression)?;
+    }
+    if let Some(p) = &server.regression.prometheus {
+        p.validate().map_err(|errors| {
+            UsageError(format!(
+                "error: {}\n  hint: docs/regressions.md shows a working example",
+                errors
+                    .iter()
+                    .map(|e| format!("regression.{e}"))
+                    .collect::<Vec<_>>()
+                    .join("\nerror: ")
+            ))
+        })?;
+    }
     let insecure = args.insecure.or(file.insecure).unwrap_or(false);
     rewind_server::tls::check_listen(listen, server.tls.is_some(), insecure)
         .map_err(|e| UsageError(format!("error: {e}")))?;

@@ -1,6 +1,6 @@
 //! The crate layering in docs/architecture.md, enforced: detection and the
-//! bundle format stay free of runtimes and I/O stacks, the agent and the
-//! server never depend on each other.
+//! bundle format (and the in-process recorder) stay free of runtimes and
+//! I/O stacks, the agent and the server never depend on each other.
 
 use std::collections::BTreeSet;
 
@@ -68,6 +68,8 @@ fn pure_crates_have_no_runtime_or_io_stack() {
         ]
         .concat(),
     );
+    // The recorder runs inside control loops: the model, nothing heavier.
+    assert_none_of("rewind-recorder", &[RUNTIMES, &rewind_crates[..]].concat());
 }
 
 #[test]
