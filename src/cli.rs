@@ -69,6 +69,17 @@ pub(crate) enum Command {
         after_help = "Examples:\n  rewind detect --input latency.csv --output scores.csv\n  rewind detect --input latency.csv --output scores.csv --rules rules.yaml --rule \"Latency shifted\"\n  rewind detect --input nab/data/realKnownCause/machine_temperature_system_failure.csv \\\n      --output scores.csv --baseline 4h\n\nThe input is CSV `timestamp,value` (a header line is optional; timestamps RFC 3339,\n`2014-04-01 00:00:00` as UTC, or Unix seconds). Rows are scored in file order by\na rolling detector that sees only the rows before (no look-ahead): a robust\nbaseline of the last --baseline (median and spread, learned once it holds 20\nsamples, frozen while a shift is under way) and a two-sided CUSUM on the\ndeviations. The output has one row per usable input row:\n  timestamp,value,anomaly_score,alarm\nanomaly_score is the CUSUM statistic over its limit (1 or more: in alarm);\nalarm is 1 on the first row of an episode only. The file is written whole or not\nat all (a temp file renamed into place).\n\n--rules takes the parameters of a `change` rule (the one named by --rule, else\nthe first): baseline, min_samples, slack (k), limit (h) and direction; see\ndocs/rules.md. A bad row is skipped and named as FILE:LINE on stderr; an input\nwith no usable row is an error.\n\nExit codes: 0 written, 1 the output could not be written, 2 bad arguments, rules\nor input."
     )]
     Detect(DetectArgs),
+    /// Read and repair recorder MCAP files: print a file's summary, recover a crashed one.
+    #[command(subcommand)]
+    Mcap(McapCommand),
+    /// List, show and cut the recorder's sessions in a recording directory.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Triage a recorded session: guard outcomes, violations, unresponsive joints, latency outliers.
+    #[command(
+        after_help = "Examples:\n  rewind triage                                  # the latest session in --dir\n  rewind triage sess_20241210_143022_ab12cd --json\n  rewind triage sess_20241210_143022_ab12cd --compare sess_20241209_090000_known1\n  rewind triage incident.mcap --compare /data/robot/sessions/known_good_000.mcap\n\nReads a session's files (SESSION is a session id in --dir or an .mcap file; by\ndefault the session in --dir written to last) and reports, like the seed's\nmcap_triage.py:\n  - PASS / CLAMP / REJECT / FAULT per guard and per layer (/dam/L0 ... /dam/L3);\n  - the cycles with violations (has_violation, REJECT or FAULT) and their reasons;\n  - joints that received validated commands (/dam/action) that their observed\n    position (/dam/obs) did not follow;\n  - latency outliers per layer (/dam/latency), per guard and per cycle (total_ms);\n  - with --compare, the initial pose, guard statistics and latency against a\n    known-good session (compare only sessions of the same robot, task and\n    calibration: differing config hashes, versions or tasks are warned about).\nFiles still being written, or crashed, are read up to their last complete chunk.\nRead-only: nothing is written or sent. The rules and thresholds are in\ndocs/recorder.md.\n\nExit codes: 0 reported (whatever it found), 1 a file cannot be read, 2 bad\narguments or no such session."
+    )]
+    Triage(TriageArgs),
 }
 
 /// `rewind detect` flags.
@@ -125,6 +136,25 @@ pub(crate) enum BenchCommand {
         after_help = "Examples:\n  rewind bench detect                          # 11 scenarios x 1,000 trials\n  rewind bench detect --trials 100 --seed 3 --json\n  rewind bench detect --dataset ~/NAB          # data/**/*.csv, labels/combined_windows.json\n\nGenerates deploys with 10 s samples, a 30 min baseline and a 5 min window:\nhealthy ones (plain, on a daily cycle, low traffic, a traffic spike), error-rate\nand latency steps of 3-6 baseline spreads, gradual degradation, a step under a\ndaily cycle, a regression that began before the deploy, two overlapping deploys\nand a quiet service whose error count rises. Reports TP/FP/TN/FN and the\ndetection latency in samples per scenario against the targets, next to a naive\n3-sigma detector run on the same trials. With --dataset, scores the causal\nsingle-series detector by the Numenta Anomaly Benchmark's method (0 = null\ndetector, 100 = perfect). The method is in docs/benchmarks.md."
     )]
     Detect(BenchDetectArgs),
+    /// Measure the control-loop recorder: record() latency, 1 kHz sustained writing, zstd ratio.
+    #[command(
+        after_help = "Examples:\n  rewind bench record                  # about 15 s: 10 s at 1 kHz\n  rewind bench record --quick --json   # about 3 s\n\nMeasures rewind-recorder on this machine, in a temporary directory: record() on\nthe calling thread with a ~500-byte /dam/cycle payload, idle and during a\nsustained 1 kHz loop of 8 messages a cycle (cycle, obs, action, /dam/L0..L3,\nlatency), against the 2 us p99 target (the seed promises < 20 us); that loop's\ndrops (target: none) and the writer thread's CPU share of one core; and the zstd\nchunk compression of the cycle and guard channels against the seed's 70 %\nreduction. The baseline, measured in the same run, is a bare std sync_channel\ntry_send of payloads of the same size into a thread that polls it every 500 us\nas the writer does: the recorder's queue without the recorder. Payloads come from a fixed seed; see docs/benchmarks.md."
+    )]
+    Record(BenchRecordArgs),
+}
+
+/// `rewind bench record` flags.
+#[derive(Debug, Args)]
+pub(crate) struct BenchRecordArgs {
+    /// Seconds of the sustained 1 kHz run [default: 10, or 1 with --quick].
+    #[arg(long, value_name = "N")]
+    pub seconds: Option<u64>,
+    /// A short run (about 3 s): 20,000 timed calls, 3,000 cycles per ratio.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `rewind bench detect` flags.
@@ -708,6 +738,129 @@ pub(crate) enum BundleCommand {
         #[arg(long = "series", value_name = "PATTERN")]
         series: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum McapCommand {
+    /// Print an MCAP file's summary: time range, messages per topic, chunks, metadata.
+    #[command(
+        after_help = "Examples:\n  rewind mcap info /data/robot/sessions/sess_20241210_143022_ab12cd_000.mcap\n  rewind mcap info FILE --json | jq .channels\n\nReads only the summary section (footer, statistics, indexes and the metadata\nrecords they point to), never the messages. A file still being written, or left\nby a killed writer, has no summary yet: this says so, and `rewind mcap recover`\nrewrites it with one.\n\nExit codes: 0 printed (also \"no summary\"), 1 the file cannot be read or its\nsummary is damaged."
+    )]
+    Info {
+        /// The MCAP file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite a file left by a killed writer, with everything up to its last complete chunk.
+    #[command(
+        after_help = "Examples:\n  rewind mcap recover /data/robot/sessions/sess_20241210_143022_ab12cd_003.mcap\n      # writes sess_20241210_143022_ab12cd_003.recovered.mcap beside it\n  rewind mcap recover crashed.mcap -o /tmp/fixed.mcap --force\n\nReads FILE from its start, record by record, checks each chunk whole (length,\ndecompression, CRC) and stops at the first broken record. Every complete\nmessage, schema, channel (ids kept) and metadata record goes to OUT with a fresh\nsummary, plus a `rewind.recovered` record saying what happened. A recorder\nkilled mid-write loses at most the chunk it was writing (flush_sec, 1 s by\ndefault). FILE is never changed; OUT is written to a temporary file and renamed.\n\nExit codes: 0 FILE was complete (nothing lost), 3 recovered, but data after the\nlast complete chunk was lost, 1 failure, 2 bad arguments or OUT exists (give\n--force to replace it)."
+    )]
+    Recover {
+        /// The damaged MCAP file.
+        file: PathBuf,
+        /// Where to write [default: <stem>.recovered.mcap beside FILE].
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Replace OUT if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the recorder's session files are.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct SessionsDirArgs {
+    /// The recording directory: the recorder's `output_dir`.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "REWIND_SESSIONS_DIR",
+        default_value = "/data/robot/sessions"
+    )]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionsCommand {
+    /// List the sessions in a recording directory, from the files' summaries.
+    #[command(
+        after_help = "Examples:\n  rewind sessions ls                           # $REWIND_SESSIONS_DIR or /data/robot/sessions\n  rewind sessions ls --dir ./sessions --json | jq '.sessions[].session_id'\n\nGroups the <session>_<NNN>.mcap files of DIR into sessions, from the files'\nsummaries only (never their messages): files, size, time range, cycles,\nviolation and clamp cycles (as the recorder counted them), images. A file still\nbeing written, or left by a killed writer, has no summary yet: it is counted as\nlive and its messages are not in the figures (`rewind mcap recover` rewrites a\ncrashed one). The default DIR is the seed's output_dir.\n\nExit codes: 0 listed (also when there is none), 1 DIR cannot be read, 2 bad\narguments or no such DIR."
+    )]
+    Ls {
+        #[command(flatten)]
+        dir: SessionsDirArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one session: metadata, time range, counts per topic and its files.
+    #[command(
+        after_help = "Examples:\n  rewind sessions show sess_20241210_143022_ab12cd\n  rewind sessions show sess_20241210_143022_ab12cd --json | jq .channels\n\nPrints the session's rewind.session metadata (program version, control\nfrequency, config path and hash, start time), its time range, cycles, violation\nand clamp cycles, messages per topic, and each file with its size, time range and\nstate (finished, or live: being written or crashed). Read from the summaries\nonly.\n\nExit codes: 0 shown, 1 failure, 2 bad arguments, no such DIR or no such session in it."
+    )]
+    Show {
+        /// The session id (as `rewind sessions ls` prints it).
+        id: String,
+        #[command(flatten)]
+        dir: SessionsDirArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write part of a session (topics, times, cycles) into a new MCAP file.
+    #[command(
+        after_help = "Examples (ID as `rewind sessions ls` prints it, like sess_20241210_143022_ab12cd):\n  rewind sessions cut ID -o incident.mcap --start-cycle 1200 --end-cycle 1300\n  rewind sessions cut ID -o l2.mcap --topics /dam/cycle,/dam/L2 --start-time 12.5 --end-time 20\n  rewind sessions cut ID -o window.mcap \\\n      --start-time 2024-12-10T14:31:00Z --end-time 2024-12-10T14:31:30Z\n  rewind sessions cut ID -o frames.mcap --topics '/dam/images/*'\n\nKeeps only the messages that pass every bound given: --topics (comma-separated;\na trailing * matches a prefix), [--start-time, --end-time) on log time, and\n[--start-cycle, --end-cycle) on the payload's cycle_id (the end is excluded:\n--start-cycle 0 --end-cycle 100 is 100 cycles). Messages without a cycle_id (user\nchannels) are kept when they fall within the selected cycles' time span. A time\nis RFC 3339, or seconds from the session's first message (the start that\n`sessions ls` shows), like 12.5.\n\nA file still being written (or crashed) is cut up to its last complete chunk,\nwith a warning. OUT is written to a temporary file and renamed into place; an\nexisting OUT is never replaced.\n\nExit codes: 0 written, 1 failure, 2 bad arguments, no such session, or OUT exists."
+    )]
+    Cut(SessionsCutArgs),
+}
+
+/// `rewind sessions cut` flags.
+#[derive(Debug, Args)]
+pub(crate) struct SessionsCutArgs {
+    /// The session id.
+    pub id: String,
+    #[command(flatten)]
+    pub dir: SessionsDirArgs,
+    /// The new MCAP file (must not exist).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// Keep cycles from this one.
+    #[arg(long, value_name = "N")]
+    pub start_cycle: Option<u64>,
+    /// Keep cycles before this one (excluded).
+    #[arg(long, value_name = "N")]
+    pub end_cycle: Option<u64>,
+    /// Keep messages from this time: RFC 3339, or seconds from the session's first message.
+    #[arg(long, value_name = "T")]
+    pub start_time: Option<String>,
+    /// Keep messages before this time (excluded): RFC 3339, or seconds from the first message.
+    #[arg(long, value_name = "T")]
+    pub end_time: Option<String>,
+    /// Keep only these topics, comma-separated (`/dam/cycle,/dam/L*`).
+    #[arg(long, value_name = "A,B")]
+    pub topics: Option<String>,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `rewind triage` flags.
+#[derive(Debug, Args)]
+pub(crate) struct TriageArgs {
+    /// A session id in --dir, or an .mcap file [default: the session in --dir written to last].
+    pub session: Option<String>,
+    #[command(flatten)]
+    pub dir: SessionsDirArgs,
+    /// A known-good session (an id in --dir, or an .mcap file) to compare with.
+    #[arg(long, value_name = "KNOWN_GOOD")]
+    pub compare: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Parses `5%` or `0.05` as a fraction of 0 or more.

@@ -6,10 +6,13 @@ mod bundle;
 mod demo;
 mod deploy;
 mod detect;
+mod mcap;
 mod rules;
 mod server;
+mod sessions;
 mod shutdown;
 mod token;
+mod triage;
 
 use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command, DeployCommand};
 
@@ -29,12 +32,16 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Capture(args)) => bench::capture(&args),
         Command::Bench(BenchCommand::Server(args)) => bench::server(&args).await,
         Command::Bench(BenchCommand::Detect(args)) => bench::detect(&args),
+        Command::Bench(BenchCommand::Record(args)) => bench::record(&args),
         Command::Server(args) => server::run(args).await,
         Command::Token(command) => token::run(command).await,
         Command::Deploy(DeployCommand::Notify(args)) => deploy::notify(args).await,
         Command::Deploy(DeployCommand::Analyze(args)) => deploy::analyze(&args),
         Command::Deploy(DeployCommand::Watch(args)) => deploy::watch(args).await,
         Command::Detect(args) => detect::run(&args),
+        Command::Mcap(command) => mcap::run(command),
+        Command::Sessions(command) => sessions::run(command),
+        Command::Triage(args) => triage::run(&args),
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),

@@ -3,6 +3,7 @@
 
 mod capture;
 mod detect;
+mod record;
 mod rules;
 mod server;
 
@@ -19,6 +20,7 @@ use rewind_model::{DeviceId, Sample, SeriesName, Timestamp};
 use serde::Serialize;
 
 pub(crate) use self::detect::run as detect;
+pub(crate) use self::record::run as record;
 pub(crate) use self::{capture::run as capture, rules::run as rules, server::run as server};
 
 /// A rule on a series nobody produces: the engine runs, nothing trips.

@@ -11,6 +11,7 @@ mod delivery;
 mod deploy_cli;
 mod e2e;
 mod layering;
+mod mcap_cli;
 mod proc;
 mod rules_cli;
 mod token_cli;
