@@ -19,7 +19,8 @@ export default defineConfig({
   },
   server: {
     proxy: {
-      '/api': { target, changeOrigin: false },
+      // `ws`: the live stream (`/api/v1/stream`) is a WebSocket.
+      '/api': { target, changeOrigin: false, ws: true },
       '/healthz': { target, changeOrigin: false },
     },
   },

@@ -99,11 +99,58 @@ export interface SeriesData {
   v: Array<number | null>;
 }
 
+/** One bundle attached to an incident (`IncidentDetail.bundles`). */
+export interface BundleRef {
+  bundle_id: string;
+  triggered_at: Timestamp;
+  received_at: Timestamp;
+  bytes: number;
+  sha256: string;
+}
+
 /** `GET /api/v1/incidents/{id}`. */
 export interface IncidentDetail extends IncidentSummary {
   trigger: Trigger;
   series: SeriesData[];
+  /** Every bundle attached, oldest first. */
+  bundles?: BundleRef[];
+  /** The newest incident that reopens this one, once it was reopened. */
+  reopened_as?: string;
+  /**
+   * The newest bundle's events, when the server sends them (it does not
+   * yet: the dashboard then reads them from the bundle itself).
+   */
+  events?: BundleEvent[];
 }
+
+/** One line of a bundle's `events.jsonl` (`rewind_model::Event`). */
+export interface BundleEvent {
+  ts: Timestamp;
+  source: string;
+  /** `log`, `process_missing`, …, or `{"custom": "<name>"}`. */
+  kind: string | { custom: string };
+  level: string;
+  message: string;
+  fields?: Record<string, string>;
+}
+
+/** What one timeline entry records, tagged by `kind`. */
+export type Change =
+  | { kind: 'opened'; bundle_id: string; triggered_at: Timestamp; reopened_from?: string; reason?: string }
+  | { kind: 'occurrence'; bundle_id: string; triggered_at: Timestamp }
+  | { kind: 'transition'; from: IncidentStatus; to: IncidentStatus; reason?: string }
+  | { kind: 'note'; text: string }
+  | { kind: 'deploy'; deploy_id: string; service: string; version: string };
+
+/** One thing that happened to an incident (`GET /api/v1/incidents/{id}/timeline`). */
+export type TimelineEntry = {
+  /** From 1, without gaps. */
+  seq: number;
+  /** Server clock. */
+  at: Timestamp;
+  /** A token's name, `device:<id>`, or `rewind`. */
+  actor: string;
+} & Change;
 
 /** The limits of a condition to draw on a chart: one line, two for a band, none for a text state. */
 export function conditionLimits(condition: Condition): number[] {
@@ -125,6 +172,8 @@ export class ApiError extends Error {
     readonly hint: string | undefined,
     /** HTTP status, 0 when the server was not reached. */
     readonly status: number,
+    /** Facts for programs: `{from, to, allowed}` on `invalid_transition`. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -157,7 +206,8 @@ export function parseApiError(status: number, statusText: string, body: string):
     if (isRecord(err) && typeof err['message'] === 'string') {
       const code = typeof err['code'] === 'string' ? err['code'] : `http_${status}`;
       const hint = typeof err['hint'] === 'string' && err['hint'] !== '' ? err['hint'] : undefined;
-      return new ApiError(code, err['message'], hint, status);
+      const details = isRecord(err['details']) ? err['details'] : undefined;
+      return new ApiError(code, err['message'], hint, status, details);
     }
   } catch {
     // not JSON: fall through
@@ -334,12 +384,26 @@ function badShape(path: string, what: string): ApiError {
   );
 }
 
-/** `GET /api/v1/incidents`, newest first. */
-export async function listIncidents(opts: CallOptions = {}): Promise<IncidentSummary[]> {
-  const path = '/api/v1/incidents';
+/**
+ * `GET /api/v1/incidents`, newest first. `query` holds the list's filters
+ * (`status=open,acknowledged&min_severity=high…`, see filters.ts).
+ */
+export async function listIncidents(opts: CallOptions & { query?: string } = {}): Promise<IncidentSummary[]> {
+  return (await listIncidentPage(opts)).incidents;
+}
+
+/** One page of `GET /api/v1/incidents`, with the cursor of the next one when there is more. */
+export async function listIncidentPage(
+  opts: CallOptions & { query?: string; cursor?: string } = {},
+): Promise<IncidentList> {
+  const params = new URLSearchParams(opts.query ?? '');
+  if (opts.cursor) params.set('cursor', opts.cursor);
+  const q = params.toString();
+  const path = `/api/v1/incidents${q ? `?${q}` : ''}`;
   const body = await getJson<unknown>(path, opts);
   if (!isRecord(body) || !Array.isArray(body['incidents'])) throw badShape(path, '`incidents` list');
-  return body['incidents'] as IncidentSummary[];
+  const next = typeof body['next_cursor'] === 'string' ? body['next_cursor'] : undefined;
+  return { incidents: body['incidents'] as IncidentSummary[], ...(next ? { next_cursor: next } : {}) };
 }
 
 /** `GET /api/v1/incidents/{id}`. */
@@ -349,4 +413,70 @@ export async function getIncident(id: string, opts: CallOptions = {}): Promise<I
   if (!isRecord(body) || !isRecord(body['trigger'])) throw badShape(path, '`trigger`');
   if (!Array.isArray(body['series'])) throw badShape(path, '`series` list');
   return body as unknown as IncidentDetail;
+}
+
+function incidentPath(id: string, rest = ''): string {
+  return `/api/v1/incidents/${encodeURIComponent(id)}${rest}`;
+}
+
+/** `GET /api/v1/incidents/{id}/timeline`, oldest first. */
+export async function getTimeline(id: string, opts: CallOptions = {}): Promise<TimelineEntry[]> {
+  const path = incidentPath(id, '/timeline');
+  const body = await getJson<unknown>(path, opts);
+  if (!Array.isArray(body)) throw badShape(path, 'list of timeline entries');
+  return body as TimelineEntry[];
+}
+
+/** `POST /api/v1/incidents/{id}/transitions`: the incident as it is after the move. */
+export async function transition(
+  id: string,
+  to: IncidentStatus,
+  reason: string,
+  opts: CallOptions = {},
+): Promise<IncidentSummary> {
+  const body: { to: IncidentStatus; reason?: string } = { to };
+  if (reason.trim() !== '') body.reason = reason.trim();
+  return call<IncidentSummary>('POST', incidentPath(id, '/transitions'), { ...opts, body });
+}
+
+/** `POST /api/v1/incidents/{id}/reopen`: the new incident. */
+export async function reopen(id: string, reason: string, opts: CallOptions = {}): Promise<IncidentSummary> {
+  const body = reason.trim() !== '' ? { reason: reason.trim() } : {};
+  return call<IncidentSummary>('POST', incidentPath(id, '/reopen'), { ...opts, body });
+}
+
+/** `POST /api/v1/incidents/{id}/notes`: the timeline entry written. */
+export async function addNote(id: string, text: string, opts: CallOptions = {}): Promise<TimelineEntry> {
+  return call<TimelineEntry>('POST', incidentPath(id, '/notes'), { ...opts, body: { text } });
+}
+
+/** Where the downloads of an incident are (plain links: the cookie authenticates them). */
+export function downloadLinks(detail: Pick<IncidentSummary, 'id' | 'bundle_id'>): {
+  bundle: string;
+  markdown: string;
+  json: string;
+} {
+  return {
+    bundle: `/api/v1/bundles/${encodeURIComponent(detail.bundle_id)}`,
+    markdown: incidentPath(detail.id, '/export.md'),
+    json: incidentPath(detail.id, '/export.json'),
+  };
+}
+
+/** `GET /api/v1/bundles/{id}`: the zip, byte for byte. */
+export async function fetchBundle(bundleId: string, opts: CallOptions = {}): Promise<ArrayBuffer> {
+  const doFetch: FetchLike = opts.fetch ?? ((input, init) => fetch(input, init));
+  const path = `/api/v1/bundles/${encodeURIComponent(bundleId)}`;
+  let res: Response;
+  try {
+    res = await doFetch(path, {
+      credentials: 'same-origin',
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
+    throw new ApiError('network', 'Could not reach the Rewind server.', undefined, 0);
+  }
+  if (!res.ok) throw parseApiError(res.status, res.statusText, await res.text());
+  return res.arrayBuffer();
 }

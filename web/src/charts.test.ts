@@ -1,18 +1,16 @@
-import type uPlot from 'uplot';
 import { describe, expect, it } from 'vitest';
-import type { Evidence, SeriesData } from './api';
+import type { SeriesData } from './api';
 import {
   BYTE_INCRS,
-  COLORS,
-  buildChart,
+  NO_OVERLAYS,
   drawOverlays,
   formatTick,
   seriesStats,
   toColumns,
-  xRange,
   yRange,
   type OverlayTarget,
 } from './charts';
+import { colorsFor } from './theme';
 
 const FIRED = 1_763_892_005.1;
 
@@ -23,14 +21,7 @@ const cpu: SeriesData = {
   v: [12.5, 85, 97.5, 96.1, null],
 };
 
-const cpuEvidence: Evidence = {
-  series: 'cpu.total.busy_pct',
-  condition: { above: 80 },
-  observed: 96.1,
-  peak: 97.5,
-  since: '2026-11-23T10:00:03.100Z',
-  samples: 21,
-};
+const COLORS = colorsFor('light');
 
 /** A fake chart: 100 px wide plot from x=-10..10 s, y=0..100, recording canvas calls. */
 function fakeChart(): OverlayTarget & { calls: Array<[string, ...unknown[]]> } {
@@ -106,6 +97,8 @@ describe('yRange', () => {
 
   it('keeps percent within 0-100 when the data is', () => {
     expect(yRange(12.5, 97.5, 'percent', 80)).toEqual([0, 100]);
+    // a line along 100 % keeps a little room above it
+    expect(yRange(12.5, 100, 'percent', 80)).toEqual([0, 104]);
     expect(yRange(10, 120, 'percent', null)[1]).toBeGreaterThan(120);
   });
 
@@ -123,143 +116,57 @@ describe('yRange', () => {
   });
 });
 
-describe('xRange', () => {
-  it('shows the whole bundle window and the trigger when not zoomed', () => {
-    expect(xRange(-3, 1, { min: -3, max: 1 }, { start: -60, end: 3 })).toEqual([-60, 3]);
-    // the trigger stays in view even when the data stops before it
-    expect(xRange(-10, -2, { min: -10, max: -2 }, null)).toEqual([-10, 0]);
-  });
-
-  it('keeps what the user zoomed to', () => {
-    expect(xRange(-2, -1, { min: -3, max: 1 }, { start: -60, end: 3 })).toEqual([-2, -1]);
-  });
-});
-
 describe('drawOverlays', () => {
-  it('draws the trigger marker as a vertical line at x = 0 across the plot', () => {
+  it('draws the trigger marker as a vertical line at x = 0 across the plot, with its label', () => {
     const u = fakeChart();
-    drawOverlays(u, { markerX: 0, threshold: null, thresholdLabel: null, sinceX: null });
+    const x = drawOverlays(u, { ...NO_OVERLAYS, markerLabel: 'T+0' }, COLORS);
+    expect(x).toBe(150);
     expect(segments(u.calls)).toEqual([[150, 10, 150, 110]]);
-    expect(u.calls).toContainEqual(['fillText', 'trigger', 154, 13]);
+    expect(u.calls).toContainEqual(['fillText', 'T+0', 154, 12]);
+    expect(u.ctx.strokeStyle).toBe(COLORS.marker);
   });
 
-  it('draws the threshold as a dashed horizontal line at its value', () => {
+  it('draws thresholds as dashed horizontal lines at their values', () => {
     const u = fakeChart();
-    drawOverlays(u, { markerX: 0, threshold: 80, thresholdLabel: 'threshold: above 80%', sinceX: null });
+    drawOverlays(u, { ...NO_OVERLAYS, thresholds: [{ y: 80, label: 'limit 80%' }] }, COLORS);
+    expect(segments(u.calls)).toContainEqual([50, 30, 250, 30]);
+    expect(u.calls).toContainEqual(['fillText', 'limit 80%', 56, 27]);
+    expect(u.calls.some(([n, a]) => n === 'setLineDash' && Array.isArray(a) && a.length === 2)).toBe(true);
+  });
+
+  it('draws deploys as vertical lines, and the marker last, on top', () => {
+    const u = fakeChart();
+    drawOverlays(u, { ...NO_OVERLAYS, deploys: [{ x: -5, label: 'checkout 2.0.0' }] }, COLORS);
     const segs = segments(u.calls);
-    expect(segs).toContainEqual([50, 30, 250, 30]); // y(80) = 110 - 80
-    expect(segs).toContainEqual([150, 10, 150, 110]);
-    expect(u.calls).toContainEqual(['setLineDash', [6, 4]]);
-    expect(u.calls.find((c) => c[0] === 'fillText' && c[1] === 'threshold: above 80%')).toBeTruthy();
+    expect(segs).toEqual([
+      [100, 10, 100, 110],
+      [150, 10, 150, 110],
+    ]);
+    expect(u.calls).toContainEqual(['fillText', 'checkout 2.0.0', 104, 107]);
+    expect(u.ctx.strokeStyle).toBe(COLORS.marker);
   });
 
   it('shades the time the condition held, up to the trigger', () => {
     const u = fakeChart();
-    drawOverlays(u, { markerX: 0, threshold: null, thresholdLabel: null, sinceX: -2 });
-    expect(u.calls).toContainEqual(['fillRect', 130, 10, 20, 100]);
+    drawOverlays(u, { ...NO_OVERLAYS, sinceX: -4 }, COLORS);
+    expect(u.calls).toContainEqual(['fillRect', 110, 10, 40, 100]);
   });
 
-  it('skips lines that fall outside the plot and scales with the pixel ratio', () => {
+  it('skips what falls outside the plot and says the marker is out of view', () => {
     const u = fakeChart();
-    u.valToPos = (v, scale) => (scale === 'x' ? 1000 + v : 500 - v); // both off-canvas
-    drawOverlays(u, { markerX: 0, threshold: 80, thresholdLabel: 'x', sinceX: null }, 2);
+    u.valToPos = (v, scale) => (scale === 'x' ? 50 + ((v - 100) / 20) * 200 : 110 - v);
+    const x = drawOverlays(u, { ...NO_OVERLAYS, thresholds: [{ y: 500, label: null }], deploys: [{ x: 0, label: 'd' }] }, COLORS, 2);
+    expect(x).toBeNull();
     expect(segments(u.calls)).toEqual([]);
-    expect(u.ctx.font.startsWith('22px')).toBe(true);
-    expect(u.calls[0]?.[0]).toBe('save');
-    expect(u.calls.at(-1)?.[0]).toBe('restore');
   });
 });
 
-describe('buildChart', () => {
-  const spec = buildChart({
-    series: cpu,
-    firedAt: FIRED,
-    evidence: cpuEvidence,
-    evidenceSince: FIRED - 2,
-    window: { start: FIRED - 60, end: FIRED + 3 },
-    width: 640,
-    height: 220,
-    syncKey: 'incident-1',
-  });
-
-  it('feeds uPlot relative seconds and the values', () => {
-    expect(spec.data[0].length).toBe(5);
-    expect(spec.data[0][3]).toBe(0);
-    expect(spec.data[1]).toEqual([12.5, 85, 97.5, 96.1, null]);
-    expect(spec.options.width).toBe(640);
-    expect(spec.options.height).toBe(220);
-  });
-
-  it('marks the trigger at zero and the threshold from the evidence', () => {
-    expect(spec.overlays).toEqual({
-      markerX: 0,
-      threshold: 80,
-      thresholdLabel: 'threshold: above 80%',
-      sinceX: -2,
-    });
-  });
-
-  it('draws the overlays from its draw hook', () => {
-    const hook = spec.options.hooks?.draw;
-    const draw = Array.isArray(hook) ? hook[0] : hook;
-    expect(draw).toBeTypeOf('function');
-    const u = fakeChart();
-    draw!(u as unknown as uPlot);
-    const segs = segments(u.calls);
-    expect(segs).toContainEqual([150, 10, 150, 110]);
-    expect(segs).toContainEqual([50, 30, 250, 30]);
-    expect(u.ctx.strokeStyle).toBe(COLORS.marker); // the marker is drawn last, on top
-  });
-
-  it('labels the axes with relative time and the unit', () => {
-    const [xAxis, yAxis] = spec.options.axes!;
-    const fakeU = {} as uPlot;
-    expect(xAxis!.label).toBe('time relative to trigger');
-    const xValues = xAxis!.values as (u: uPlot, s: number[], i: number, sp: number, inc: number) => unknown[];
-    expect(xValues(fakeU, [-30, -15, 0, 2.5], 0, 50, 15)).toEqual(['T-30s', 'T-15s', 'T+0s', 'T+2.5s']);
-    expect(yAxis!.label).toBe('percent');
-    const yValues = yAxis!.values as typeof xValues;
-    expect(yValues(fakeU, [0, 50, 100], 1, 50, 50)).toEqual(['0%', '50%', '100%']);
-    expect(spec.options.scales!['x']!.time).toBe(false);
-  });
-
-  it('ranges the y scale to include the threshold', () => {
-    const range = spec.options.scales!['y']!.range as (u: uPlot, min: number, max: number, k: string) => number[];
-    const [lo, hi] = range({} as uPlot, 20, 40, 'y');
-    expect(lo).toBe(0);
-    expect(hi).toBeGreaterThan(80);
-  });
-
-  it('shares the cursor between charts of the same incident', () => {
-    expect(spec.options.cursor?.sync?.key).toBe('incident-1');
-  });
-
-  it('formats byte axes in binary units on binary steps', () => {
-    const mem = buildChart({
-      series: { name: 'memory.available_bytes', unit: 'bytes', t: [FIRED], v: [3 * 1024 ** 3] },
-      firedAt: FIRED,
-      width: 640,
-      height: 220,
-    });
-    const yAxis = mem.options.axes![1]!;
-    const values = yAxis.values as (u: uPlot, s: number[]) => unknown[];
-    expect(values({} as uPlot, [0, 1024 ** 3, 2 * 1024 ** 3])).toEqual(['0 B', '1 GiB', '2 GiB']);
-    expect(yAxis.incrs).toBe(BYTE_INCRS);
+describe('byte axes', () => {
+  it('step in powers of two so ticks read cleanly', () => {
     expect(BYTE_INCRS).toContain(1024 ** 3);
     expect(BYTE_INCRS).toContain(256 * 1024 ** 2);
     expect(BYTE_INCRS).not.toContain(500 * 1024 ** 2);
-    // every step of 256 MiB reads cleanly
     expect([3, 5, 6].map((k) => formatTickBytes(k * 256 * 1024 ** 2))).toEqual(['768 MiB', '1.25 GiB', '1.5 GiB']);
-    expect(mem.overlays.threshold).toBeNull();
-    expect(mem.overlays.sinceX).toBeNull();
-  });
-
-  it('formats legend values in the unit', () => {
-    const s = spec.options.series[1]!;
-    const value = s.value as (u: uPlot, v: number | null, si: number, i: number) => string;
-    expect(value({} as uPlot, 97.5, 1, 2)).toBe('97.5%');
-    expect(value({} as uPlot, null, 1, 4)).toBe('—');
-    expect(s.label).toBe('cpu.total.busy_pct');
   });
 });
 

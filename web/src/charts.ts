@@ -1,55 +1,38 @@
-// uPlot options for one series, built by a pure function so the axes, the
-// trigger marker and the threshold line can be unit-tested without a browser.
-// Only types are imported from uplot here; views/incident.ts creates the charts.
+// Chart helpers shared by the lanes of the timeline (lane-chart.ts): data
+// columns, y ranges, tick labels, and the overlays drawn over every lane
+// (T+0, deploys, thresholds). Pure, so they are unit-tested without a browser.
 
-import type uPlot from 'uplot';
-import { conditionLimits, type Evidence, type SeriesData } from './api';
-import { formatBytes, formatCondition, formatNumber, formatPercent, formatRelative, formatValue } from './format';
-
-export const COLORS = {
-  line: '#1d4ed8',
-  fill: 'rgba(29, 78, 216, 0.08)',
-  marker: '#c81e1e',
-  band: 'rgba(200, 30, 30, 0.07)',
-  threshold: '#b45309',
-  axis: '#374151',
-  grid: 'rgba(17, 24, 39, 0.08)',
-} as const;
+import type { SeriesData } from './api';
+import { formatBytes, formatNumber, formatPercent } from './format';
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
-/** What is drawn over the series, in chart coordinates (x: seconds relative to the trigger). */
+export function chartFont(px: number, weight = ''): string {
+  return `${weight ? `${weight} ` : ''}${px}px ${FONT}`;
+}
+
+/** What is drawn over a lane, in chart coordinates (x: seconds relative to the trigger). */
 export interface Overlays {
   /** x of the trigger marker: the trigger is time zero. */
   markerX: number;
-  /** The evidence limit, drawn as a horizontal line, or null on other charts. */
-  threshold: number | null;
-  /** Text next to the threshold line, e.g. `above 80%`. */
-  thresholdLabel: string | null;
-  /** Where the condition started to hold without a break (relative seconds), shaded up to the marker. */
+  /** Text at the top of the marker (`T+0`), or null for none. */
+  markerLabel: string | null;
+  /** Deploys, drawn as dashed vertical lines. */
+  deploys: Array<{ x: number; label: string | null }>;
+  /** Limits of the evidence in this lane, drawn as dashed horizontal lines. */
+  thresholds: Array<{ y: number; label: string | null }>;
+  /** Where the condition started to hold without a break, shaded up to the marker. */
   sinceX: number | null;
 }
 
-export interface ChartInput {
-  series: SeriesData;
-  /** `trigger.fired_at` as Unix seconds: time zero on the x axis. */
-  firedAt: number;
-  /** The evidence about this series, if the rule watched it. */
-  evidence?: Evidence | undefined;
-  /** `since` of that evidence, as Unix seconds. */
-  evidenceSince?: number | undefined;
-  /** The bundle window as Unix seconds, so every chart of an incident shows the same span. */
-  window?: { start: number; end: number } | undefined;
-  width: number;
-  height: number;
-  /** Charts with the same key share the cursor. */
-  syncKey?: string;
-}
+export const NO_OVERLAYS: Overlays = { markerX: 0, markerLabel: null, deploys: [], thresholds: [], sinceX: null };
 
-export interface ChartSpec {
-  options: uPlot.Options;
-  data: uPlot.AlignedData;
-  overlays: Overlays;
+/** The colours `drawOverlays` uses (theme.ts gives them). */
+export interface OverlayColors {
+  marker: string;
+  deploy: string;
+  threshold: string;
+  band: string;
 }
 
 /**
@@ -58,17 +41,21 @@ export interface ChartSpec {
  */
 export function toColumns(series: SeriesData, firedAt: number): [number[], Array<number | null>] {
   const n = Math.min(series.t.length, series.v.length);
-  const rows: Array<[number, number | null]> = [];
+  const xs: number[] = [];
+  const ys: Array<number | null> = [];
+  let sorted = true;
   for (let i = 0; i < n; i += 1) {
     const t = series.t[i];
     const v = series.v[i];
     if (typeof t !== 'number' || !Number.isFinite(t)) continue;
-    rows.push([t - firedAt, typeof v === 'number' && Number.isFinite(v) ? v : null]);
+    const x = t - firedAt;
+    if (xs.length > 0 && x < xs[xs.length - 1]!) sorted = false;
+    xs.push(x);
+    ys.push(typeof v === 'number' && Number.isFinite(v) ? v : null);
   }
-  let sorted = true;
-  for (let i = 1; i < rows.length && sorted; i += 1) sorted = rows[i - 1]![0] <= rows[i]![0];
-  if (!sorted) rows.sort((a, b) => a[0] - b[0]);
-  return [rows.map((r) => r[0]), rows.map((r) => r[1])];
+  if (sorted) return [xs, ys];
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]!);
+  return [order.map((i) => xs[i]!), order.map((i) => ys[i]!)];
 }
 
 /** Units whose values are never negative, so their y axis starts at zero. */
@@ -97,30 +84,10 @@ export function yRange(
   const span = hi - lo || Math.abs(hi) || 1;
   let top = hi + span * 0.08;
   const bottom = zeroBased ? 0 : lo - span * 0.08;
-  if (unit === 'percent' && hi <= 100 && top > 100) top = 100;
+  // Percent stays within 0-100 when the data does, but a line along 100 %
+  // needs a little room above it to be seen.
+  if (unit === 'percent' && hi <= 100 && top > 100) top = hi > 98 ? 104 : 100;
   return [bottom, top];
-}
-
-/**
- * The x range: the whole bundle window and the trigger when the chart shows
- * all of its data, or exactly what the user zoomed to otherwise.
- */
-export function xRange(
-  min: number,
-  max: number,
-  data: { min: number; max: number } | null,
-  full: { start: number; end: number } | null,
-): [number, number] {
-  const showsAll = data === null || (min <= data.min && max >= data.max);
-  if (!showsAll) return [min, max];
-  let lo = Math.min(0, Number.isFinite(min) ? min : 0);
-  let hi = Math.max(0, Number.isFinite(max) ? max : 0);
-  if (full) {
-    lo = Math.min(lo, full.start);
-    hi = Math.max(hi, full.end);
-  }
-  if (lo === hi) return [lo - 1, hi + 1];
-  return [lo, hi];
 }
 
 /**
@@ -162,12 +129,21 @@ export interface OverlayTarget {
   valToPos(value: number, scaleKey: string, canvasPixels?: boolean): number;
 }
 
+function vline(u: OverlayTarget, x: number, top: number, bottom: number): void {
+  u.ctx.beginPath();
+  u.ctx.moveTo(x, top);
+  u.ctx.lineTo(x, bottom);
+  u.ctx.stroke();
+}
+
 /**
- * Draws the "condition held" band, the threshold line and the trigger marker
- * over the plotting area. Positions come from the chart's own scales, so the
- * overlays follow zooming and resizing. `pxRatio` scales line widths and text.
+ * Draws the "condition held" band, the threshold lines, the deploys and the
+ * trigger marker over the plotting area, the marker last (on top). Positions
+ * come from the chart's own scales, so the overlays follow zooming and
+ * resizing. `pxRatio` scales line widths and text. Returns the marker's x in
+ * canvas pixels, or null when it is out of view.
  */
-export function drawOverlays(u: OverlayTarget, o: Overlays, pxRatio = 1): void {
+export function drawOverlays(u: OverlayTarget, o: Overlays, colors: OverlayColors, pxRatio = 1): number | null {
   const { ctx, bbox } = u;
   const left = bbox.left;
   const right = bbox.left + bbox.width;
@@ -182,139 +158,72 @@ export function drawOverlays(u: OverlayTarget, o: Overlays, pxRatio = 1): void {
     const x0 = Math.max(left, u.valToPos(o.sinceX, 'x', true));
     const x1 = Math.min(right, u.valToPos(o.markerX, 'x', true));
     if (x1 > x0) {
-      ctx.fillStyle = COLORS.band;
+      ctx.fillStyle = colors.band;
       ctx.fillRect(x0, top, x1 - x0, bbox.height);
     }
   }
 
-  ctx.font = `${Math.round(11 * pxRatio)}px ${FONT}`;
+  ctx.font = chartFont(Math.round(11 * pxRatio));
   ctx.textBaseline = 'bottom';
 
-  if (o.threshold !== null) {
-    const y = Math.round(u.valToPos(o.threshold, 'y', true));
-    if (y >= top && y <= bottom) {
-      ctx.strokeStyle = COLORS.threshold;
-      ctx.lineWidth = 1.5 * pxRatio;
-      ctx.setLineDash([6 * pxRatio, 4 * pxRatio]);
-      ctx.beginPath();
-      ctx.moveTo(left, y);
-      ctx.lineTo(right, y);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      if (o.thresholdLabel) {
-        ctx.fillStyle = COLORS.threshold;
-        ctx.textAlign = 'left';
-        ctx.fillText(o.thresholdLabel, left + 6 * pxRatio, y - 3 * pxRatio);
-      }
+  for (const t of o.thresholds) {
+    const y = Math.round(u.valToPos(t.y, 'y', true));
+    if (y < top || y > bottom) continue;
+    ctx.strokeStyle = colors.threshold;
+    ctx.lineWidth = 1.5 * pxRatio;
+    ctx.setLineDash([6 * pxRatio, 4 * pxRatio]);
+    ctx.beginPath();
+    ctx.moveTo(left, y);
+    ctx.lineTo(right, y);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    if (t.label) {
+      ctx.fillStyle = colors.threshold;
+      ctx.textAlign = 'left';
+      ctx.fillText(t.label, left + 6 * pxRatio, y - 3 * pxRatio);
     }
   }
 
+  for (const d of o.deploys) {
+    const x = Math.round(u.valToPos(d.x, 'x', true));
+    if (x < left || x > right) continue;
+    ctx.strokeStyle = colors.deploy;
+    ctx.lineWidth = 1.5 * pxRatio;
+    ctx.setLineDash([4 * pxRatio, 3 * pxRatio]);
+    vline(u, x, top, bottom);
+    ctx.setLineDash([]);
+    if (d.label) {
+      ctx.fillStyle = colors.deploy;
+      ctx.textBaseline = 'bottom';
+      const nearRight = x > right - 120 * pxRatio;
+      ctx.textAlign = nearRight ? 'right' : 'left';
+      ctx.fillText(d.label, x + (nearRight ? -4 : 4) * pxRatio, bottom - 3 * pxRatio);
+    }
+  }
+
+  let markerPos: number | null = null;
   const x = Math.round(u.valToPos(o.markerX, 'x', true));
   if (x >= left && x <= right) {
-    ctx.strokeStyle = COLORS.marker;
+    markerPos = x;
+    ctx.strokeStyle = colors.marker;
     ctx.lineWidth = 2 * pxRatio;
-    ctx.beginPath();
-    ctx.moveTo(x, top);
-    ctx.lineTo(x, bottom);
-    ctx.stroke();
-    ctx.fillStyle = COLORS.marker;
-    ctx.textBaseline = 'top';
-    // Keep the label inside the plot when the trigger is near the right edge.
-    const nearRight = x > right - 60 * pxRatio;
-    ctx.textAlign = nearRight ? 'right' : 'left';
-    ctx.fillText('trigger', x + (nearRight ? -4 : 4) * pxRatio, top + 3 * pxRatio);
+    vline(u, x, top, bottom);
+    if (o.markerLabel) {
+      ctx.fillStyle = colors.marker;
+      ctx.textBaseline = 'top';
+      // Keep the label inside the plot when the trigger is near the right edge.
+      const nearRight = x > right - 40 * pxRatio;
+      ctx.textAlign = nearRight ? 'right' : 'left';
+      ctx.fillText(o.markerLabel, x + (nearRight ? -4 : 4) * pxRatio, top + 2 * pxRatio);
+    }
   }
   ctx.restore();
+  return markerPos;
 }
 
-function currentPxRatio(): number {
+export function currentPxRatio(): number {
   const r = (globalThis as { devicePixelRatio?: number }).devicePixelRatio;
   return typeof r === 'number' && r > 0 ? r : 1;
-}
-
-/** uPlot options and data for one series of an incident. */
-export function buildChart(input: ChartInput): ChartSpec {
-  const { series, firedAt, evidence } = input;
-  const unit = series.unit;
-  const [xs, ys] = toColumns(series, firedAt);
-
-  // A band draws its lower edge, labelled with both; a text state draws no line.
-  const threshold = evidence ? (conditionLimits(evidence.condition)[0] ?? null) : null;
-  const overlays: Overlays = {
-    markerX: 0,
-    threshold,
-    thresholdLabel: evidence ? `threshold: ${formatCondition(evidence.condition, unit)}` : null,
-    sinceX:
-      input.evidenceSince !== undefined && Number.isFinite(input.evidenceSince)
-        ? input.evidenceSince - firedAt
-        : null,
-  };
-
-  const dataExtent = xs.length > 0 ? { min: xs[0]!, max: xs[xs.length - 1]! } : null;
-  const fullX = input.window
-    ? { start: input.window.start - firedAt, end: input.window.end - firedAt }
-    : null;
-
-  const axisCommon = {
-    stroke: COLORS.axis,
-    font: `12px ${FONT}`,
-    labelFont: `12px ${FONT}`,
-    grid: { stroke: COLORS.grid, width: 1 },
-    ticks: { stroke: COLORS.grid, width: 1 },
-  };
-
-  const yAxis: uPlot.Axis = {
-    ...axisCommon,
-    label: unit || 'value',
-    // One width for every unit so the plots of an incident line up under each other.
-    size: 76,
-    values: (_u, splits) => splits.map((v) => formatTick(v, unit)),
-  };
-  if (unit === 'bytes') yAxis.incrs = BYTE_INCRS;
-
-  const options: uPlot.Options = {
-    width: Math.max(200, Math.floor(input.width)),
-    height: Math.max(120, Math.floor(input.height)),
-    cursor: {
-      drag: { x: true, y: false },
-      ...(input.syncKey ? { sync: { key: input.syncKey } } : {}),
-    },
-    legend: { show: true, live: true },
-    scales: {
-      x: {
-        time: false,
-        range: (_u, min, max) => xRange(min, max, dataExtent, fullX),
-      },
-      y: {
-        range: (_u, min, max) => yRange(min, max, unit, threshold),
-      },
-    },
-    axes: [
-      {
-        ...axisCommon,
-        label: 'time relative to trigger',
-        values: (_u, splits) => splits.map((s) => formatRelative(s)),
-      },
-      yAxis,
-    ],
-    series: [
-      { label: 'time', value: (_u, v) => (v === null || v === undefined ? '—' : formatRelative(v, 2)) },
-      {
-        label: series.name,
-        stroke: COLORS.line,
-        fill: COLORS.fill,
-        width: 1.5,
-        points: { show: false },
-        spanGaps: false,
-        value: (_u, v) => formatValue(v, unit),
-      },
-    ],
-    hooks: {
-      draw: [(u) => drawOverlays(u as unknown as OverlayTarget, overlays, currentPxRatio())],
-    },
-  };
-
-  return { options, data: [xs, ys], overlays };
 }
 
 /** The latest and the extreme values of a series, for the chart header. */

@@ -8,6 +8,7 @@ import {
   formatNumber,
   formatPercent,
   formatRelative,
+  formatRelativeTicks,
   formatValue,
   parseTimestamp,
 } from './format';
@@ -140,5 +141,12 @@ describe('dates and durations', () => {
     expect(formatDuration(63)).toBe('63 s');
     expect(formatDuration(90)).toBe('1 min 30 s');
     expect(formatDuration(120)).toBe('2 min');
+  });
+});
+
+describe('formatRelativeTicks', () => {
+  it('keeps seconds on short axes and minutes on long ones', () => {
+    expect(formatRelativeTicks([-30, 0, 2.5])).toEqual(['T-30s', 'T+0s', 'T+2.5s']);
+    expect(formatRelativeTicks([-160, -100, -40, 0])).toEqual(['T-2m40s', 'T-1m40s', 'T-40s', 'T+0s']);
   });
 });

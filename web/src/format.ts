@@ -50,6 +50,22 @@ export function formatRelative(seconds: number, decimals = 1): string {
   return `T${sign}${trimNumber(rounded, decimals)}s`;
 }
 
+/**
+ * A tick of a time axis: as `formatRelative`, but once any tick of the axis
+ * is two minutes away, every tick from one minute on is in minutes
+ * (`T-1m40s`, `T-2m`), so neighbours read alike.
+ */
+export function formatRelativeTicks(splits: readonly number[]): string[] {
+  const minutes = splits.some((s) => Math.abs(s) >= 120);
+  return splits.map((s) => {
+    if (!minutes || Math.abs(s) < 60 || !Number.isFinite(s)) return formatRelative(s);
+    const r = Math.round(Math.abs(s));
+    const m = Math.floor(r / 60);
+    const sec = r % 60;
+    return `T${s < 0 ? '-' : '+'}${m}m${sec === 0 ? '' : `${String(sec).padStart(2, '0')}s`}`;
+  });
+}
+
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
 /** Bytes in binary units with three significant digits: `512 B`, `1.5 KiB`, `3.21 GiB`. */
@@ -87,9 +103,24 @@ export function formatNumber(value: number, decimals = 2): string {
   return frac === undefined ? grouped : `${grouped}.${frac}`;
 }
 
+/**
+ * A number with `digits` significant digits for small values (`0.00992`,
+ * `0.059`), and as `formatNumber` from 1 on: error rates and p-values are
+ * small, and two decimals would print them all as `0.01`.
+ */
+export function formatSignificant(value: number, digits = 3): string {
+  if (!Number.isFinite(value)) return '—';
+  const abs = Math.abs(value);
+  if (abs === 0 || abs >= 1) return formatNumber(value, abs >= 100 ? 0 : abs >= 10 ? 1 : 2);
+  if (abs < 1e-4) return value.toExponential(Math.max(0, digits - 1)).replace(/\.?0+e/, 'e');
+  const decimals = Math.min(12, digits - 1 - Math.floor(Math.log10(abs)));
+  return trimNumber(value, decimals);
+}
+
 /** A measured value in its unit, as people read it. */
 export function formatValue(value: number | null | undefined, unit: string): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  if ((unit === '' || unit === 'count') && Math.abs(value) < 1) return formatSignificant(value);
   switch (unit) {
     case 'percent':
       return formatPercent(value);
@@ -98,6 +129,8 @@ export function formatValue(value: number | null | undefined, unit: string): str
     case 'count':
     case '':
       return formatNumber(value);
+    case 'bool':
+      return value >= 0.5 ? 'true' : 'false';
     case 'seconds':
       return `${formatNumber(value, 3)} s`;
     default:

@@ -1,14 +1,22 @@
-// Entry point: a hash router that swaps the list and incident views, and
-// the sign-in view whenever the server answers 401.
+// Entry point: a hash router that swaps the views, the sign-in view whenever
+// the server answers 401, the top bar (navigation, live status, theme,
+// session), and the one live connection the views share.
 
 import './style.css';
 
 import { ApiError, setUnauthorizedHandler, signIn, signOut, tokenFromHash, whoAmI, type SessionInfo } from './api';
 import { h } from './dom';
-import { parseRoute } from './route';
+import { live, type LiveStatus } from './live';
+import { parseRoute, type Route } from './route';
+import { setSession } from './session';
+import { initTheme, themeToggle } from './theme';
+import { renderDeploys } from './views/deploys';
 import { renderIncident } from './views/incident';
 import { renderList } from './views/list';
+import { renderPerf } from './views/perf';
 import { renderSignIn } from './views/signin';
+
+initTheme();
 
 const app = document.getElementById('app');
 if (!app) throw new Error('index.html has no #app element');
@@ -18,11 +26,51 @@ let teardown: (() => void) | null = null;
 /** Whether the sign-in view is what is shown. */
 let signingIn = false;
 
-// The "signed in as … / Sign out" corner of the top bar.
+// --- the top bar ------------------------------------------------------------------------------
+const topbar = document.querySelector('header.topbar');
+const nav = h(
+  'nav',
+  { class: 'nav', 'aria-label': 'Pages' },
+  h('a', { href: '#/', 'data-nav': 'list', 'data-testid': 'nav-incidents' }, 'Incidents'),
+  h('a', { href: '#/deploys', 'data-nav': 'deploys', 'data-testid': 'nav-deploys' }, 'Deploys'),
+);
+const liveBox = h('span', { class: 'live-status', 'data-testid': 'live-status', role: 'status', 'aria-live': 'polite' });
 const sessionBox = h('div', { class: 'session', 'data-testid': 'session', hidden: true });
-document.querySelector('header.topbar')?.append(sessionBox);
+topbar?.append(nav, h('div', { class: 'topbar-end' }, liveBox, themeToggle(), sessionBox));
+
+const LIVE_TEXT: Record<LiveStatus, string> = {
+  idle: '',
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+};
+live.onStatus((s) => {
+  liveBox.textContent = LIVE_TEXT[s];
+  liveBox.dataset['state'] = s;
+  liveBox.title =
+    s === 'live'
+      ? 'Changes appear as they happen.'
+      : s === 'reconnecting'
+        ? 'The live connection dropped; retrying. The page reloads its data once it is back.'
+        : '';
+  liveBox.hidden = s === 'idle';
+  // The upgrade fails the same way for a dead server and a revoked token:
+  // ask once per outage; a 401 shows the sign-in view.
+  if (s === 'reconnecting' && !signingIn) void whoAmI().catch(() => undefined);
+});
+
+function markNav(route: Route): void {
+  for (const a of nav.querySelectorAll<HTMLAnchorElement>('a')) {
+    const on = a.dataset['nav'] === (route.name === 'incident' ? 'list' : route.name);
+    if (on) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
 
 function showSession(info: SessionInfo | null): void {
+  setSession(info);
+  // The live stream needs the session cookie: open it once signed in.
+  if (info) live.start();
   if (!info) {
     sessionBox.hidden = true;
     sessionBox.replaceChildren();
@@ -55,9 +103,12 @@ function refreshSession(): void {
 function showSignIn(error?: ApiError): void {
   if (signingIn && !error) return; // already asking; keep what was typed
   teardown?.();
+  teardown = null;
+  live.stop();
   root.replaceChildren();
   showSession(null);
   signingIn = true;
+  nav.hidden = true;
   document.title = 'Sign in · Rewind';
   teardown = renderSignIn(root, {
     onSignedIn: (info) => {
@@ -72,16 +123,27 @@ function render(): void {
   teardown?.();
   teardown = null;
   signingIn = false;
+  nav.hidden = false;
   root.replaceChildren();
   const route = parseRoute(window.location.hash);
+  markNav(route);
+  document.body.dataset['page'] = route.name;
   switch (route.name) {
     case 'list':
       document.title = 'Incidents · Rewind';
-      teardown = renderList(root);
+      teardown = renderList(root, route.query);
       break;
     case 'incident':
       document.title = 'Incident · Rewind';
       teardown = renderIncident(root, route.id);
+      break;
+    case 'deploys':
+      document.title = 'Deploys · Rewind';
+      teardown = renderDeploys(root);
+      break;
+    case 'perf':
+      document.title = 'Timing · Rewind';
+      teardown = renderPerf(root, route.query);
       break;
     case 'not-found':
       document.title = 'Not found · Rewind';
@@ -100,8 +162,16 @@ if (!window.location.hash && window.location.pathname !== '/') {
   const fromPath = parseRoute(window.location.pathname);
   if (fromPath.name === 'incident') {
     window.history.replaceState(null, '', `/#/incidents/${encodeURIComponent(fromPath.id)}`);
+  } else if (fromPath.name === 'deploys') {
+    window.history.replaceState(null, '', '/#/deploys');
   }
 }
+
+// The skip link's `#app` is not a route: move the focus instead.
+document.querySelector('.skip-link')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  root.focus();
+});
 
 setUnauthorizedHandler(() => showSignIn());
 window.addEventListener('hashchange', () => {

@@ -4,8 +4,15 @@ import { incidentHref, parseRoute } from './route';
 describe('parseRoute', () => {
   it('routes the list', () => {
     for (const hash of ['', '#', '#/', '#/incidents', '#/incidents/']) {
-      expect(parseRoute(hash)).toEqual({ name: 'list' });
+      expect(parseRoute(hash)).toEqual({ name: 'list', query: '' });
     }
+  });
+
+  it('keeps the list filters of the address', () => {
+    expect(parseRoute('#/?status=open,acknowledged&q=cpu')).toEqual({
+      name: 'list',
+      query: 'status=open,acknowledged&q=cpu',
+    });
   });
 
   it('routes an incident and round-trips its link', () => {
@@ -13,6 +20,11 @@ describe('parseRoute', () => {
     expect(parseRoute(`#/incidents/${id}`)).toEqual({ name: 'incident', id });
     expect(parseRoute(incidentHref('a b'))).toEqual({ name: 'incident', id: 'a b' });
     expect(parseRoute('/incidents/x')).toEqual({ name: 'incident', id: 'x' });
+  });
+
+  it('routes the deploys and the hidden timing page', () => {
+    expect(parseRoute('#/deploys')).toEqual({ name: 'deploys' });
+    expect(parseRoute('#/perf?series=20')).toEqual({ name: 'perf', query: 'series=20' });
   });
 
   it('reports anything else as not found', () => {
