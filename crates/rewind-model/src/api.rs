@@ -89,12 +89,25 @@ pub struct IncidentDetail {
     pub trigger: Trigger,
     /// Every metric series in the newest bundle.
     pub series: Vec<SeriesData>,
+    /// The newest bundle's events (kernel, process, log, node…), in time
+    /// order, at most [`IncidentDetail::MAX_EVENTS`] (the earliest kept).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub events: Vec<crate::Event>,
+    /// Whether events were left out for the limit (download the bundle for all).
+    #[serde(default)]
+    pub events_truncated: bool,
     /// Every bundle attached, oldest first.
     #[serde(default)]
     pub bundles: Vec<BundleRef>,
     /// The incident that reopened this one, when it was reopened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reopened_as: Option<IncidentId>,
+}
+
+impl IncidentDetail {
+    /// Most events an incident's detail carries.
+    pub const MAX_EVENTS: usize = 5_000;
 }
 
 /// The body of every error response: `{"error": {"code", "message", "hint"}}`.

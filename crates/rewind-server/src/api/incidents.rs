@@ -181,10 +181,14 @@ async fn detail(
 ) -> Result<Json<IncidentDetail>, ApiError> {
     let id: IncidentId = parse_id(&id)?;
     let record = state.store().get_incident(id).await?;
-    let bundle = ingest::load(&state, &record.latest_blob_key).await?;
+    let mut bundle = ingest::load(&state, &record.latest_blob_key).await?;
+    let events_truncated = bundle.events.len() > IncidentDetail::MAX_EVENTS;
+    bundle.events.truncate(IncidentDetail::MAX_EVENTS);
     Ok(Json(IncidentDetail {
         incident: record.summary,
         trigger: record.trigger,
+        events: bundle.events,
+        events_truncated,
         series: bundle.series.into_iter().map(Into::into).collect(),
         bundles: record.bundles,
         reopened_as: record.reopened_as,

@@ -181,6 +181,16 @@ async fn a_bad_deploy_becomes_an_incident_with_its_verdict_and_new_log_signature
         .map(|x| x["name"].as_str().unwrap())
         .collect();
     assert!(series.contains(&"checkout/error_rate"), "{series:?}");
+    // The signature's first line is among the bundle's events, in the detail.
+    let events = detail["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"].as_str().unwrap_or("").contains("refused")
+                && e["fields"]["count_after"] == "20"),
+        "{events:#?}"
+    );
+    assert_eq!(detail["events_truncated"], false);
     let (_, timeline) = s
         .get(&format!("/api/v1/incidents/{incident}/timeline"))
         .await;
