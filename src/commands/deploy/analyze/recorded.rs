@@ -9,14 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rewind_detect::regression::{MetricKind, Series};
-use rewind_model::{Level, Timestamp};
+use rewind_model::{
+    Level, Timestamp,
+    metrics::{LABEL_FIELDS as LABELS, json_text as text},
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::commands::detect::input::{BadLines, for_each_line, parse_time, unix_seconds};
-
-/// Metric fields that are labels, not series.
-const LABELS: [&str; 4] = ["timestamp", "service", "environment", "instance"];
 
 /// What reading one file gave, for the report.
 #[derive(Debug, Clone, Serialize)]
@@ -86,16 +86,6 @@ fn timestamp(o: &Map<String, Value>) -> Result<Timestamp, String> {
         Some(other) => Err(format!(
             "`timestamp` must be a string or a number, not {other}"
         )),
-    }
-}
-
-/// An optional text field; empty is absent.
-fn text(o: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-        Some(other) => Err(format!("`{key}` must be a string, not {other}")),
     }
 }
 
