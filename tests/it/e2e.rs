@@ -181,10 +181,30 @@ fn the_demo_stores_an_incident_and_exits_zero() {
         "{stdout}"
     );
     assert!(stdout.contains("dashboard: http://127.0.0.1:"), "{stdout}");
+    // The demo's bad release is judged a regression, with its new log signature.
+    assert!(
+        stdout.contains("deploy checkout 2.0.0 judged: regression")
+            && stdout.contains("New log signature `payment <NUM> failed: card-gateway timed out"),
+        "{stdout}"
+    );
 
-    // The stored bundle replays through the demo rules: the recorded rule
-    // fires again, at the recorded time.
-    let bundle = find_zip(&dir.path().join("server")).expect("the server stored the bundle");
+    // The agent's stored bundle replays through the demo rules: the
+    // recorded rule fires again, at the recorded time.
+    let mut zips = Vec::new();
+    find_zips(&dir.path().join("server"), &mut zips);
+    assert_eq!(
+        zips.len(),
+        2,
+        "the CPU incident's bundle and the regression's: {zips:?}"
+    );
+    let bundle = zips
+        .into_iter()
+        .find(|z| {
+            let bytes = std::fs::read(z).unwrap();
+            let b = rewind_bundle::read_bundle(&bytes, &rewind_bundle::Limits::default()).unwrap();
+            b.trigger.rule == "CPU saturated"
+        })
+        .expect("the server stored the agent's bundle");
     let out = rewind(&[
         "rules",
         "test",
@@ -209,19 +229,16 @@ fn the_demo_stores_an_incident_and_exits_zero() {
     );
 }
 
-/// The first `*.zip` under `dir`, depth first.
-fn find_zip(dir: &std::path::Path) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+/// Every `*.zip` under `dir`.
+fn find_zips(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if let Some(found) = find_zip(&path) {
-                return Some(found);
-            }
+            find_zips(&path, out);
         } else if path.extension().is_some_and(|e| e == "zip") {
-            return Some(path);
+            out.push(path);
         }
     }
-    None
 }
 
 #[test]
