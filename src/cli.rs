@@ -80,6 +80,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  rewind triage                                  # the latest session in --dir\n  rewind triage sess_20241210_143022_ab12cd --json\n  rewind triage sess_20241210_143022_ab12cd --compare sess_20241209_090000_known1\n  rewind triage incident.mcap --compare /data/robot/sessions/known_good_000.mcap\n\nReads a session's files (SESSION is a session id in --dir or an .mcap file; by\ndefault the session in --dir written to last) and reports, like the seed's\nmcap_triage.py:\n  - PASS / CLAMP / REJECT / FAULT per guard and per layer (/dam/L0 ... /dam/L3);\n  - the cycles with violations (has_violation, REJECT or FAULT) and their reasons;\n  - joints that received validated commands (/dam/action) that their observed\n    position (/dam/obs) did not follow;\n  - latency outliers per layer (/dam/latency), per guard and per cycle (total_ms);\n  - with --compare, the initial pose, guard statistics and latency against a\n    known-good session (compare only sessions of the same robot, task and\n    calibration: differing config hashes, versions or tasks are warned about).\nFiles still being written, or crashed, are read up to their last complete chunk.\nRead-only: nothing is written or sent. The rules and thresholds are in\ndocs/recorder.md.\n\nExit codes: 0 reported (whatever it found), 1 a file cannot be read, 2 bad\narguments or no such session."
     )]
     Triage(TriageArgs),
+    /// Name the likely root cause of an incident bundle: ranked causal chains with their evidence.
+    #[command(
+        after_help = "Examples:\n  rewind rca incident_20261123T100005Z_cpu-saturated.zip\n  rewind rca incident.zip --json | jq '.analysis.causes[0]'\n  rewind rca incident.zip --chains site-chains.yaml\n\nThe bundle is validated completely, then its series, events and trigger are\nmatched against the built-in chain library (thermal throttling, memory leak to\nOOM restart loop, disk full, network starvation, CPU contention, bad deploy,\nundervoltage, clock jumps) and any --chains file (same names replace built-in\nchains; format in docs/root-cause.md). It prints the ranked causes with their\nchains, confidence, suggested actions and risk, or \"no known cause\" with the\nseries that changed most around the trigger. Every number and name in the\nexplanation comes from the bundle. Read-only.\n\nExit codes: 0 analysed (a cause found or not), 1 not a valid bundle, 2 bad\narguments or an invalid --chains file."
+    )]
+    Rca(RcaArgs),
 }
 
 /// `rewind detect` flags.
@@ -688,6 +693,19 @@ pub(crate) enum RulesCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `rewind rca` flags.
+#[derive(Debug, Args)]
+pub(crate) struct RcaArgs {
+    /// The incident bundle (zip).
+    pub bundle: PathBuf,
+    /// More chains (YAML, docs/root-cause.md), added to the built-in library.
+    #[arg(long, value_name = "FILE")]
+    pub chains: Option<PathBuf>,
+    /// Print the analysis and the explanation as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

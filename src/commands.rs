@@ -7,6 +7,7 @@ mod demo;
 mod deploy;
 mod detect;
 mod mcap;
+mod rca;
 mod rules;
 mod server;
 mod sessions;
@@ -42,6 +43,7 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Mcap(command) => mcap::run(command),
         Command::Sessions(command) => sessions::run(command),
         Command::Triage(args) => triage::run(&args),
+        Command::Rca(args) => rca::run(&args),
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),

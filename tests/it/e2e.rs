@@ -197,14 +197,41 @@ fn the_demo_stores_an_incident_and_exits_zero() {
         2,
         "the CPU incident's bundle and the regression's: {zips:?}"
     );
-    let bundle = zips
+    let rule_of = |z: &std::path::PathBuf| {
+        let bytes = std::fs::read(z).unwrap();
+        let b = rewind_bundle::read_bundle(&bytes, &rewind_bundle::Limits::default()).unwrap();
+        b.trigger.rule
+    };
+    let (cpu, regression): (Vec<_>, Vec<_>) = zips
         .into_iter()
-        .find(|z| {
-            let bytes = std::fs::read(z).unwrap();
-            let b = rewind_bundle::read_bundle(&bytes, &rewind_bundle::Limits::default()).unwrap();
-            b.trigger.rule == "CPU saturated"
-        })
-        .expect("the server stored the agent's bundle");
+        .partition(|z| rule_of(z) == "CPU saturated");
+    let bundle = cpu
+        .first()
+        .expect("the server stored the agent's bundle")
+        .clone();
+
+    // Root cause, offline, on the regression's bundle: the bad-deploy chain.
+    let regression = regression.first().expect("the regression's bundle");
+    let out = rewind(&["rca", regression.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rca: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rca["analysis"]["causes"][0]["chain"], "bad-deploy",
+        "{rca:#}"
+    );
+    let out = rewind(&["rca", bundle.to_str().unwrap()]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
     let out = rewind(&[
         "rules",
         "test",

@@ -12,7 +12,9 @@
 //!   events and the passing of time, which returns [`Signal`]s — a rule
 //!   going pending, firing (with its [`Trigger`](rewind_model::Trigger) and
 //!   evidence), resolving or being cancelled — each with a [`Decision`]
-//!   (capture, dry run, or suppressed by a budget).
+//!   (capture, dry run, or suppressed by a budget);
+//! - **root cause** ([`rca`], `docs/root-cause.md`): chains of events over
+//!   an incident's whole timeline, ranked, and explained from the evidence.
 //!
 //! It does no I/O and reads no clock: callers pass the file's text and a
 //! name for it, and time arrives with the samples. The same samples in the
@@ -66,6 +68,7 @@ mod error;
 pub mod kinds;
 pub mod logsig;
 mod pattern;
+pub mod rca;
 pub mod regression;
 mod rules;
 pub mod words;
