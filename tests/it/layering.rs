@@ -70,6 +70,12 @@ fn pure_crates_have_no_runtime_or_io_stack() {
     );
     // The recorder runs inside control loops: the model, nothing heavier.
     assert_none_of("rewind-recorder", &[RUNTIMES, &rewind_crates[..]].concat());
+    // The watchdog runs inside the service it watches: tokio is optional
+    // (the scheduling-latency probe), nothing else of the server stack.
+    assert_none_of(
+        "rewind-watchdog",
+        &[&RUNTIMES[1..], &rewind_crates[..]].concat(),
+    );
 }
 
 #[test]
