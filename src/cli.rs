@@ -85,6 +85,9 @@ pub(crate) enum Command {
         after_help = "Examples:\n  rewind rca incident_20261123T100005Z_cpu-saturated.zip\n  rewind rca incident.zip --json | jq '.analysis.causes[0]'\n  rewind rca incident.zip --chains site-chains.yaml\n\nThe bundle is validated completely, then its series, events and trigger are\nmatched against the built-in chain library (thermal throttling, memory leak to\nOOM restart loop, disk full, network starvation, CPU contention, bad deploy,\nundervoltage, clock jumps) and any --chains file (same names replace built-in\nchains; format in docs/root-cause.md). It prints the ranked causes with their\nchains, confidence, suggested actions and risk, or \"no known cause\" with the\nseries that changed most around the trigger. Every number and name in the\nexplanation comes from the bundle. Read-only.\n\nExit codes: 0 analysed (a cause found or not), 1 not a valid bundle, 2 bad\narguments or an invalid --chains file."
     )]
     Rca(RcaArgs),
+    /// Browse what the runtime watchdog of a program captured: captures, run history, contention.
+    #[command(subcommand)]
+    Watchdog(WatchdogCommand),
 }
 
 /// `rewind detect` flags.
@@ -146,6 +149,11 @@ pub(crate) enum BenchCommand {
         after_help = "Examples:\n  rewind bench record                  # about 15 s: 10 s at 1 kHz\n  rewind bench record --quick --json   # about 3 s\n\nMeasures rewind-recorder on this machine, in a temporary directory: record() on\nthe calling thread with a ~500-byte /dam/cycle payload, idle and during a\nsustained 1 kHz loop of 8 messages a cycle (cycle, obs, action, /dam/L0..L3,\nlatency), against the 2 us p99 target (the seed promises < 20 us); that loop's\ndrops (target: none) and the writer thread's CPU share of one core; and the zstd\nchunk compression of the cycle and guard channels against the seed's 70 %\nreduction. The baseline, measured in the same run, is a bare std sync_channel\ntry_send of payloads of the same size into a thread that polls it every 500 us\nas the writer does: the recorder's queue without the recorder. Payloads come from a fixed seed; see docs/benchmarks.md."
     )]
     Record(BenchRecordArgs),
+    /// Measure the runtime watchdog in a busy tokio program: its CPU share and its capture delay.
+    #[command(
+        after_help = "Examples:\n  rewind bench watchdog\n  rewind bench watchdog --seconds 5 --json\n\nInstalls rewind-watchdog at its default 500 ms interval in a tokio runtime kept\nbusy by spinning tasks, in a temporary directory, and reports the watchdog\nthread's CPU time over the run against the 1 % target, and, for a forced breach,\nthe time from the tick's start to the thread stacks and /proc snapshot being\nwritten against the 500 ms tick. See docs/watchdog.md."
+    )]
+    Watchdog(BenchWatchdogArgs),
 }
 
 /// `rewind bench record` flags.
@@ -160,6 +168,51 @@ pub(crate) struct BenchRecordArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `rewind bench watchdog` flags.
+#[derive(Debug, Args)]
+pub(crate) struct BenchWatchdogArgs {
+    /// Seconds to measure the watchdog's CPU over.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub seconds: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WatchdogCommand {
+    /// List a watchdog directory's captures, newest last.
+    #[command(
+        after_help = "Example:\n  rewind watchdog list /var/lib/checkout/watchdog\n  rewind watchdog list ./watchdog --json | jq '.[].kind'\n\nEach capture is a directory with a manifest.json: what breached, when, and the\nfiles written (stacks, /proc snapshots, profiles). Exit 1 when DIR cannot be read."
+    )]
+    List {
+        /// The watchdog's directory.
+        dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The program's runs: each start, and whether it stopped cleanly, crashed or was killed.
+    #[command(
+        after_help = "Example:\n  rewind watchdog history ./watchdog\n\nA run is `clean` (shut down), `crashed` (a panic, with its message and crash\nartefact), `killed` (no stop row and the process is gone: SIGKILL, OOM, abort) or\n`running`. Three or more unclean ends within ten minutes are a crash loop,\nmarked `*` and summed up on stderr."
+    )]
+    History {
+        /// The watchdog's directory.
+        dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask a running watchdog for the contention diagnostic (expensive sampling, bounded).
+    Contention {
+        /// The watchdog's directory.
+        dir: PathBuf,
+        /// How long to sample.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+        window: Duration,
+    },
 }
 
 /// `rewind bench detect` flags.

@@ -14,6 +14,7 @@ mod sessions;
 mod shutdown;
 mod token;
 mod triage;
+mod watchdog;
 
 use crate::cli::{AgentAction, BenchCommand, BundleCommand, Command, DeployCommand};
 
@@ -44,6 +45,8 @@ pub(crate) async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Sessions(command) => sessions::run(command),
         Command::Triage(args) => triage::run(&args),
         Command::Rca(args) => rca::run(&args),
+        Command::Watchdog(command) => watchdog::run(command),
+        Command::Bench(BenchCommand::Watchdog(args)) => watchdog::bench(&args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Rules(command) => rules::run(command),
         Command::Bundle(BundleCommand::Verify { file, json }) => bundle::verify(&file, json),

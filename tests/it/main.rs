@@ -15,3 +15,4 @@ mod mcap_cli;
 mod proc;
 mod rules_cli;
 mod token_cli;
+mod watchdog_cli;
