@@ -192,6 +192,3 @@ pub(crate) fn start(
         tokio::spawn(prometheus::run(prom.clone(), feed.clone(), state));
     }
 }
-
-/// Durations in config files as people write them (`5m`, `30s`, `1h 30m`).
-pub(crate) use rewind_model::duration as duration_text;

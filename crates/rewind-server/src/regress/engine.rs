@@ -92,6 +92,9 @@ pub(crate) struct Engine {
     watcher: Watcher,
     series: BTreeMap<PointKey, Known>,
     logs: LogBuffer,
+    /// How far back a point can still fall in a window: baseline, guard,
+    /// window and lateness, in nanoseconds.
+    horizon: i64,
     open: HashMap<DeployId, Open>,
     /// Verdicts reached but perhaps not yet stored, with when, so the API
     /// never reports a deploy as unwatched between the two.
@@ -104,7 +107,6 @@ impl Engine {
         settings: &RegressionSettings,
         state: WeakState,
     ) -> Result<Self, rewind_detect::regression::Error> {
-        let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
         let config = RegressionConfig {
             post_window_nanos: nanos(settings.window),
             baseline_window_nanos: nanos(settings.baseline),
@@ -113,13 +115,15 @@ impl Engine {
             ..RegressionConfig::default()
         };
         let watcher = Watcher::new(config.clone())?;
-        let keep = settings.baseline + settings.guard + settings.window + settings.lateness;
+        let horizon =
+            nanos(settings.baseline + settings.guard + settings.window + settings.lateness);
         Ok(Self {
             settings: settings.clone(),
             config,
             watcher,
             series: BTreeMap::new(),
-            logs: LogBuffer::new(keep),
+            logs: LogBuffer::default(),
+            horizon,
             open: HashMap::new(),
             closing: HashMap::new(),
             state,
@@ -158,9 +162,7 @@ impl Engine {
 
     /// The oldest point still useful: older ones cannot be in any window.
     fn oldest_useful(&self, now: Timestamp) -> Timestamp {
-        let s = &self.settings;
-        let span = s.baseline + s.guard + s.window + s.lateness;
-        now.add_nanos(-i64::try_from(span.as_nanos()).unwrap_or(i64::MAX))
+        now.add_nanos(-self.horizon)
     }
 
     fn metrics(&mut self, points: Vec<MetricPoint>, now: Timestamp) {

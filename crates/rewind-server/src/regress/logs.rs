@@ -1,6 +1,6 @@
 //! Recent log lines, bounded, for the log signatures of a deploy's verdict.
 
-use std::{collections::VecDeque, time::Duration};
+use std::collections::VecDeque;
 
 use rewind_detect::{
     logsig::{self, CompareConfig, LogLine, SignatureReport, Windows},
@@ -12,25 +12,16 @@ use rewind_model::{Timestamp, metrics::LogPoint};
 /// 400 MiB in the worst case, and far less for real logs.
 const MAX_LINES: usize = 100_000;
 
-/// The lines of the last `keep`, in arrival order (sorted by time when
-/// compared). The oldest go first when the buffer is full.
-#[derive(Debug)]
+/// Recent lines in arrival order (sorted by time when compared), trimmed
+/// by age by the engine. The oldest go first when the buffer is full.
+#[derive(Debug, Default)]
 pub(crate) struct LogBuffer {
     lines: VecDeque<LogPoint>,
-    keep: Duration,
     /// Lines dropped for room, since the server started.
     pub(crate) evicted: u64,
 }
 
 impl LogBuffer {
-    pub(crate) fn new(keep: Duration) -> Self {
-        Self {
-            lines: VecDeque::new(),
-            keep,
-            evicted: 0,
-        }
-    }
-
     pub(crate) fn has_any(&self) -> bool {
         !self.lines.is_empty()
     }
@@ -49,7 +40,6 @@ impl LogBuffer {
         while self.lines.front().is_some_and(|l| l.at < oldest) {
             self.lines.pop_front();
         }
-        let _ = self.keep;
     }
 
     /// The signatures new or more frequent after `deploy`, from the lines
@@ -111,7 +101,7 @@ mod tests {
 
     #[test]
     fn signatures_come_from_the_deploys_service_only() {
-        let mut buf = LogBuffer::new(Duration::from_secs(3_600));
+        let mut buf = LogBuffer::default();
         for s in (-600..0).step_by(30) {
             buf.push(line(
                 s,
@@ -147,7 +137,7 @@ mod tests {
 
     #[test]
     fn the_buffer_is_bounded_and_trimmed_by_age() {
-        let mut buf = LogBuffer::new(Duration::from_secs(60));
+        let mut buf = LogBuffer::default();
         for i in 0..(MAX_LINES as i64 + 10) {
             buf.push(line(i / 1_000, None, "x"));
         }

@@ -59,7 +59,7 @@ pub struct PrometheusConfig {
     /// as basic authentication).
     pub url: String,
     /// How often to pull (default 15 s).
-    #[serde(default = "default_interval", with = "super::duration_text")]
+    #[serde(default = "default_interval", with = "rewind_model::duration")]
     pub interval: Duration,
     /// Extra HTTP headers sent with every request (e.g. `X-Scope-OrgID`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -68,12 +68,12 @@ pub struct PrometheusConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bearer_token: Option<String>,
     /// Longest a request may take, body included (default 10 s).
-    #[serde(default = "default_timeout", with = "super::duration_text")]
+    #[serde(default = "default_timeout", with = "rewind_model::duration")]
     pub timeout: Duration,
     /// How far back the first pull of each query reaches (default 40 min:
     /// the 30 min baseline, the guard and a little more), and the furthest
     /// back any pull reaches after a long failure.
-    #[serde(default = "default_lookback", with = "super::duration_text")]
+    #[serde(default = "default_lookback", with = "rewind_model::duration")]
     pub lookback: Duration,
     /// The queries.
     pub queries: Vec<PrometheusQuery>,
@@ -141,7 +141,7 @@ mod optional_duration {
     use serde::{Deserialize, Deserializer, Serializer};
 
     #[derive(Deserialize)]
-    struct Text(#[serde(with = "super::super::duration_text")] Duration);
+    struct Text(#[serde(with = "rewind_model::duration")] Duration);
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
@@ -151,7 +151,7 @@ mod optional_duration {
 
     pub(super) fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(d) => super::super::duration_text::serialize(d, s),
+            Some(d) => rewind_model::duration::serialize(d, s),
             None => s.serialize_none(),
         }
     }
